@@ -1,5 +1,166 @@
+// simkyc eval | calibrate
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <thread>
+
 #include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/plot.h"
+#include "cli/progress.h"
+#include "face/batch.h"
+#include "match/evaluation.h"
 
 namespace simkyc::cli {
-void add_eval_commands(CLI::App& /*app*/, Context& /*ctx*/) {}
+namespace {
+
+struct EvalArgs {
+  std::string pairs, folders, plot, calibration_out;
+  bool json = false;
+  int threads = 0;
+  std::vector<double> fars = {1e-2, 1e-3, 1e-4};
+};
+
+std::string far_key(double far) {
+  const int e = static_cast<int>(std::lround(std::log10(far)));
+  if (std::abs(std::pow(10.0, e) - far) < 1e-12) return "1e" + std::to_string(e);
+  std::ostringstream o;
+  o << far;
+  return o.str();
+}
+
+std::string today() {
+  const std::time_t t = std::time(nullptr);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
+  return buf;
+}
+
+struct Scored {
+  PairList list;
+  std::vector<BatchItem> items;
+  std::vector<float> genuine, impostor;
+  std::string model, data;
+  long long fte = 0;
+};
+
+Result<Scored> score_pairs(const Context& ctx, const EvalArgs& a) {
+  Scored s;
+  if (a.pairs.empty() == a.folders.empty())
+    return make_error(Reason::kUsage, "give either a pair list or --folders DIR");
+  auto list = a.folders.empty() ? read_pair_list(a.pairs) : pairs_from_folders(a.folders);
+  if (!list) return list.error();
+  s.list = std::move(list.value());
+  s.data = a.folders.empty() ? a.pairs : a.folders;
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  if (!analyzer) return analyzer.error();
+  s.model = analyzer->embedder_info().name;
+  const int threads = a.threads > 0 ? a.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  ProgressBar bar("embedding " + std::to_string(s.list.images.size()) + " images");
+  s.items = analyze_files(s.list.images, *analyzer, threads, [&](std::size_t d, std::size_t t) { bar.update(d, t); });
+  for (const auto& it : s.items) s.fte += it.descriptor ? 0 : 1;
+  constexpr float kRejected = -std::numeric_limits<float>::infinity();
+  for (const auto& p : s.list.pairs) {
+    const auto& x = s.items[static_cast<std::size_t>(p.a)];
+    const auto& y = s.items[static_cast<std::size_t>(p.b)];
+    const float score = (x.descriptor && y.descriptor) ? similarity(*x.descriptor, *y.descriptor) : kRejected;
+    (p.same ? s.genuine : s.impostor).push_back(score);
+  }
+  return s;
+}
+
+nlohmann::json metrics_json(const Scored& s, const Metrics& m) {
+  nlohmann::json tar = nlohmann::json::object();
+  for (const auto& r : m.tar_at_far)
+    tar[far_key(r.far)] = {{"tar", r.tar}, {"threshold", r.threshold}, {"impostor_pairs", r.impostor_pairs},
+                           {"supported", r.supported}};
+  nlohmann::json failures = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.items.size(); ++i)
+    if (!s.items[i].descriptor)
+      failures.push_back({{"image", s.list.images[i].string()}, {"code", s.items[i].error ? s.items[i].error->code() : "UNKNOWN"}});
+  const auto images = static_cast<double>(s.items.size());
+  return {{"data", s.data},
+          {"model", s.model},
+          {"pairs", {{"total", m.genuine + m.impostor}, {"genuine", m.genuine}, {"impostor", m.impostor}}},
+          {"images", s.items.size()},
+          {"fte", {{"count", s.fte}, {"rate", images > 0 ? static_cast<double>(s.fte) / images : 0.0}, {"failures", failures}}},
+          {"eer", m.eer},
+          {"eer_threshold", m.eer_threshold},
+          {"best_accuracy", m.best_accuracy},
+          {"best_accuracy_threshold", m.best_accuracy_threshold},
+          {"tar_at_far", tar}};
+}
+
+void print_metrics_text(const Scored& s, const Metrics& m) {
+  std::cout << "data: " << s.data << "\nmodel: " << s.model << "\n"
+            << "images: " << s.items.size() << ", failure to enrol: " << s.fte << " (" << std::fixed
+            << std::setprecision(2) << (s.items.empty() ? 0.0 : 100.0 * s.fte / s.items.size()) << "%)\n"
+            << "pairs: " << m.genuine << " genuine, " << m.impostor << " impostor\n"
+            << std::setprecision(4) << "EER: " << m.eer << " (threshold " << m.eer_threshold << ")\n"
+            << "best accuracy: " << m.best_accuracy << " (threshold " << m.best_accuracy_threshold << ")\n";
+  std::cout << "  FAR       TAR      threshold  impostor pairs\n";
+  for (const auto& r : m.tar_at_far)
+    std::cout << "  " << std::left << std::setw(9) << far_key(r.far) << std::right << std::setw(7) << std::setprecision(4)
+              << r.tar << "  " << std::setw(9) << r.threshold << "  " << r.impostor_pairs
+              << (r.supported ? "" : "  (too few impostor pairs to measure)") << "\n";
+}
+
+int run_eval(const Context& ctx, const EvalArgs& a) {
+  auto s = score_pairs(ctx, a);
+  if (!s) return report_error(s.error(), a.json);
+  const Metrics m = compute_metrics(s->genuine, s->impostor, a.fars);
+  if (!a.plot.empty()) {
+    Series roc{s->model + " (EER " + std::to_string(m.eer).substr(0, 6) + ")", {}};
+    for (const auto& p : m.roc) roc.points.emplace_back(p.far, p.tar);
+    const double min_far = m.impostor > 0 ? std::max(1e-6, 1.0 / static_cast<double>(m.impostor)) : 1e-4;
+    PlotSpec spec{"ROC: " + s->data, "false accept rate", "true accept rate", true,
+                  std::pow(10.0, std::floor(std::log10(min_far))), 1.0, 0.0, 1.0};
+    if (auto st = write_plot(a.plot, spec, {roc}); !st) return report_error(st.error(), a.json);
+  }
+  if (!a.calibration_out.empty()) {
+    CalibrationTable t = make_calibration(s->model, s->genuine, s->impostor, {1e-2, 1e-3, 1e-4, 1e-5});
+    t.data = s->data;
+    t.command = "simkyc calibrate " + (a.folders.empty() ? a.pairs : "--folders " + a.folders);
+    t.created = today();
+    std::ofstream f(a.calibration_out);
+    if (!(f << to_json(t).dump(2) << "\n"))
+      return report_error(make_error(Reason::kIoError, "cannot write " + a.calibration_out), a.json);
+  }
+  if (a.json) print_json(metrics_json(*s, m));
+  else print_metrics_text(*s, m);
+  return 0;
+}
+
+void add_source_options(CLI::App* c, EvalArgs& a) {
+  c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
+  c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
+      ->check(CLI::ExistingDirectory);
+  c->add_option("--threads", a.threads, "Worker threads (default: all cores)");
+}
+
+}  // namespace
+
+void add_eval_commands(CLI::App& app, Context& ctx) {
+  static EvalArgs ev;
+  auto* e = app.add_subcommand("eval", "Accuracy on a pair list or labelled folders: FTE, EER, TAR at FAR, ROC");
+  add_source_options(e, ev);
+  e->add_option("--plot", ev.plot, "Write the ROC curve (.svg or .png)");
+  e->add_option("--far", ev.fars, "FARs at which to report TAR")->capture_default_str();
+  e->add_option("--calibration-out", ev.calibration_out, "Also write a calibration table (JSON)");
+  e->add_flag("--json", ev.json, "Print JSON (pairs, fte, eer, best_accuracy, tar_at_far)");
+  e->callback([&ctx] { ctx.exit_code = run_eval(ctx, ev); });
+
+  static EvalArgs cal;
+  auto* c = app.add_subcommand("calibrate",
+                               "Make a FMR->threshold calibration table (1e-2..1e-5) from a pair list or folders");
+  add_source_options(c, cal);
+  c->add_option("--out", cal.calibration_out, "Table to write (JSON)")->required();
+  c->add_flag("--json", cal.json, "Print the evaluation as JSON");
+  c->callback([&ctx] { ctx.exit_code = run_eval(ctx, cal); });
+}
+
 }  // namespace simkyc::cli

@@ -1,0 +1,32 @@
+#include "core/model_manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/file.h"
+
+namespace simkyc {
+
+Result<ModelFile> find_model(const std::filesystem::path& model_dir, const std::string& id) {
+  auto text = read_text_file(model_dir / "manifest.json", 1u << 20);
+  if (!text) return make_error(Reason::kModelError, "cannot read " + (model_dir / "manifest.json").string());
+  try {
+    const auto j = nlohmann::json::parse(*text);
+    if (!j.contains("models") || !j["models"].contains(id))
+      return make_error(Reason::kModelError, "model '" + id + "' not in manifest");
+    const auto& m = j["models"][id];
+    ModelFile f;
+    f.id = id;
+    f.package = m.at("package").get<std::string>();
+    f.package_version = j.at("packages").at(f.package).at("version").get<std::string>();
+    f.sha256 = m.at("sha256").get<std::string>();
+    f.path = model_dir / "node_modules" / f.package / m.at("file").get<std::string>();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(f.path, ec))
+      return make_error(Reason::kModelError, "missing " + f.path.string() + " (run scripts/setup.sh)");
+    return f;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(Reason::kModelError, std::string("bad manifest: ") + e.what());
+  }
+}
+
+}  // namespace simkyc

@@ -1,0 +1,67 @@
+#include "face/analyzer.h"
+
+#include "core/clock.h"
+
+namespace simkyc {
+
+Result<FaceAnalyzer> FaceAnalyzer::load(const std::filesystem::path& model_dir, const AnalyzerConfig& cfg) {
+  FaceAnalyzer a;
+  a.cfg_ = cfg;
+  auto det = make_cascade_detector(model_dir, cfg.detector);
+  if (!det) return det.error();
+  auto lm = make_dlib_landmarker(model_dir, 5);
+  if (!lm) return lm.error();
+  auto emb = make_dlib_resnet_embedder(model_dir);
+  if (!emb) return emb.error();
+  a.detector_ = std::move(det.value());
+  a.landmarker_ = std::move(lm.value());
+  a.embedder_ = std::move(emb.value());
+  return a;
+}
+
+FaceAnalyzer FaceAnalyzer::clone() const {
+  FaceAnalyzer a;
+  a.cfg_ = cfg_;
+  a.detector_ = detector_->clone();
+  a.landmarker_ = landmarker_->clone();
+  a.embedder_ = embedder_->clone();
+  return a;
+}
+
+Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
+  FaceAnalysis fa;
+  Stopwatch sw;
+  auto boxes = detector_->detect(bgr);
+  fa.timings_ms["detect"] = sw.elapsed_ms();
+  if (!boxes) return boxes.error();
+  if (boxes->empty()) return make_error(Reason::kNoFace);
+  fa.box = boxes->front();
+  for (const auto& b : *boxes)
+    if (b.rect.width >= cfg_.other_face_min_fraction * fa.box.rect.width) ++fa.faces_found;
+
+  sw.restart();
+  auto lm = landmarker_->locate(bgr, fa.box);
+  fa.timings_ms["landmarks"] = sw.elapsed_ms();
+  if (!lm) return lm.error();
+  fa.landmarks = std::move(lm.value());
+
+  sw.restart();
+  fa.chip = align_face(bgr, fa.landmarks, embedder_->info().input_size);
+  fa.timings_ms["align"] = sw.elapsed_ms();
+
+  sw.restart();
+  fa.quality = assess_quality(bgr, fa.box, fa.landmarks, fa.chip, cfg_.quality);
+  if (fa.faces_found > 1) fa.quality.reasons.insert(fa.quality.reasons.begin(), Reason::kMultipleFaces);
+  fa.timings_ms["quality"] = sw.elapsed_ms();
+
+  if (embed) {
+    sw.restart();
+    auto d = embedder_->embed(fa.chip);
+    fa.timings_ms["embed"] = sw.elapsed_ms();
+    if (!d) return d.error();
+    fa.descriptor = std::move(d.value());
+  }
+  return fa;
+}
+
+}  // namespace simkyc

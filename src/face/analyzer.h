@@ -1,0 +1,58 @@
+// src/face/analyzer.h — the whole face-analysis step for one image: detect, landmarks, align,
+// quality, embed, with per-step timings.  One FaceAnalyzer per thread (clone() for more).
+#pragma once
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "face/detector.h"
+#include "face/embedder.h"
+#include "face/landmarks.h"
+#include "face/quality.h"
+
+namespace simkyc {
+
+struct AnalyzerConfig {
+  DetectorConfig detector;
+  QualityConfig quality;
+  // Faces narrower than this fraction of the main (largest) face are treated as background
+  // and ignored; a larger second face gives MULTIPLE_FACES.
+  float other_face_min_fraction = 0.5f;
+};
+
+struct FaceAnalysis {
+  FaceBox box;                  // the main (largest) face
+  Landmarks landmarks;          // 5 points
+  FaceChip chip;                // 150 px aligned
+  QualityReport quality;        // quality.reasons may also hold kMultipleFaces
+  Descriptor descriptor;        // empty when analyze() was asked not to embed
+  int faces_found = 0;          // faces above the background size rule
+  std::map<std::string, double> timings_ms;   // "detect", "landmarks", "align", "quality", "embed"
+};
+
+class FaceAnalyzer {
+ public:
+  // Errors: kModelError when a model cannot be loaded.
+  static Result<FaceAnalyzer> load(const std::filesystem::path& model_dir, const AnalyzerConfig& cfg);
+  FaceAnalyzer clone() const;
+
+  // Requires: bgr non-empty 8UC3.
+  // Ensures: the main face analysed.  Errors: kNoFace when no face is found; kModelError.
+  Result<FaceAnalysis> analyze(const cv::Mat& bgr, bool embed = true);
+
+  // Detection only: every face, largest first.
+  Result<std::vector<FaceBox>> detect(const cv::Mat& bgr) { return detector_->detect(bgr); }
+  ModelInfo embedder_info() const { return embedder_->info(); }
+  const AnalyzerConfig& config() const { return cfg_; }
+
+ private:
+  FaceAnalyzer() = default;
+  AnalyzerConfig cfg_;
+  std::unique_ptr<Detector> detector_;
+  std::unique_ptr<Landmarker> landmarker_;
+  std::unique_ptr<Embedder> embedder_;
+};
+
+}  // namespace simkyc

@@ -1,0 +1,27 @@
+// src/face/batch.h — analyse many image files on several threads, each file once.
+#pragma once
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "face/analyzer.h"
+#include "image/image.h"
+
+namespace simkyc {
+
+struct BatchItem {
+  std::optional<Descriptor> descriptor;   // absent: failure to enrol (see error)
+  std::optional<Error> error;             // why (NO_FACE, image guard code, ...)
+  std::vector<Reason> quality;            // quality reasons of the main face
+};
+
+// Requires: threads >= 1; `analyzer` loaded.  `progress(done, total)` is called from worker
+// threads after each file (may be empty).
+// Ensures: result[i] belongs to files[i].
+std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& files,
+                                     const FaceAnalyzer& analyzer, int threads,
+                                     const std::function<void(std::size_t, std::size_t)>& progress = {},
+                                     const ImageLimits& limits = {});
+
+}  // namespace simkyc

@@ -1,0 +1,62 @@
+// src/policy/verifier.h — one-shot verification of a live photo against a document portrait:
+// decode both, analyse both faces (in parallel), compare, decide.  Used by `simkyc verify`,
+// the benchmark and the service.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "face/analyzer.h"
+#include "image/image.h"
+#include "match/match.h"
+#include "policy/decision.h"
+
+namespace simkyc {
+
+struct VerifierConfig {
+  AnalyzerConfig analyzer;
+  PolicyConfig policy;
+  ImageLimits limits;
+  // Calibration table; empty path means the shipped default for the embedder.
+  std::filesystem::path calibration;
+  // Analyse the two faces on two threads (true) or one after the other (false; the baseline).
+  bool parallel = true;
+};
+
+struct VerifyOutcome {
+  Decision decision = Decision::kFail;
+  std::vector<Reason> reasons;
+  std::optional<float> score;          // absent when a face could not be compared
+  float threshold = 0;                 // PASS threshold for the target FMR
+  double target_fmr = 0;
+  std::optional<FaceAnalysis> document; // absent when no face was found
+  std::optional<FaceAnalysis> live;
+  std::map<std::string, double> timings_ms;   // "decode", "detect", ..., "compare", "total"
+};
+
+class Verifier {
+ public:
+  // Errors: kModelError, kCalibrationMissing / kConfigError (bad table or FMR out of range).
+  static Result<Verifier> load(const std::filesystem::path& model_dir, const VerifierConfig& cfg);
+
+  // Requires: encoded image bytes (untrusted).
+  // Ensures: a decision with reasons.  A face that cannot be found gives FAIL with NO_FACE.
+  // Errors: the image guard's codes (bad or oversized image) — an input error, not a decision.
+  Result<VerifyOutcome> verify(std::span<const std::uint8_t> document_image,
+                               std::span<const std::uint8_t> live_image);
+  // Same on decoded images (timings then have no "decode").
+  VerifyOutcome verify(const Image& document_image, const Image& live_image);
+
+  const CalibrationTable& calibration() const { return calibration_; }
+  const VerifierConfig& config() const { return cfg_; }
+
+ private:
+  Verifier() = default;
+  VerifierConfig cfg_;
+  CalibrationTable calibration_;
+  float pass_threshold_ = 0, review_threshold_ = 0;
+  std::optional<FaceAnalyzer> doc_analyzer_, live_analyzer_;
+};
+
+}  // namespace simkyc
