@@ -511,6 +511,14 @@ TEST(ImageGuard, DamagedHeadersAreCorrupt) {
   Buf jpeg = sample("jpeg").bytes;
   jpeg[find(jpeg, {0xFF, 0xC4}) + 4] = 0x77;  // DHT table class 7
   EXPECT_EQ(code_of(jpeg), Reason::kImageCorrupt);
+  // 101 scans (a CPU-amplification pattern: each scan is a pass over the whole image).
+  const Buf& j = sample("jpeg").bytes;
+  const auto sos = static_cast<std::ptrdiff_t>(find(j, {0xFF, 0xDA}));
+  Buf many(j.begin(), j.begin() + sos);
+  for (int i = 0; i < 101; ++i) std::copy(j.begin() + sos, j.end() - 2, std::back_inserter(many));
+  many.push_back(0xFF);
+  many.push_back(0xD9);
+  EXPECT_EQ(code_of(many), Reason::kImageCorrupt);
 }
 
 TEST(ImageGuard, ZeroOrNegativeDimensionsAreBadDimensions) {

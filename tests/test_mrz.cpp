@@ -26,7 +26,8 @@ const Date kAt = D(2010, 1, 1);  // the specimens expire 2012-04-15
 const std::string kTd3L1 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<";
 const std::string kTd3L2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
 const std::string kTd3 = kTd3L1 + "\n" + kTd3L2;
-const std::string kTd2 = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
+const std::string kTd2 =
+    "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
 const std::string kTd1L1 = "I<UTOD231458907<<<<<<<<<<<<<<<";
 const std::string kTd1L2 = "7408122F1204159UTO<<<<<<<<<<<6";
 const std::string kTd1L3 = "ERIKSSON<<ANNA<MARIA<<<<<<<<<<";
@@ -471,7 +472,8 @@ TEST(Mrz, DocumentCodeMustFitTheLayout) {
 TEST(Mrz, LettersOnlyFieldsRejectDigits) {
   EXPECT_EQ(reasons(check_mrz(with(kTd3, 1, 7, '3'), kAt)), std::vector<Reason>{Reason::kMrzField});
   EXPECT_EQ(reasons(check_mrz(with(kTd3, 1, 4, '0'), kAt)), std::vector<Reason>{Reason::kMrzField});
-  EXPECT_EQ(reasons(check_mrz(with(kTd3, 2, 12, '0'), kAt)), std::vector<Reason>{Reason::kMrzField});
+  EXPECT_EQ(reasons(check_mrz(with(kTd3, 2, 12, '0'), kAt)),
+            std::vector<Reason>{Reason::kMrzField});
   EXPECT_EQ(reasons(check_mrz(with(kTd1, 3, 2, '5'), kAt)), std::vector<Reason>{Reason::kMrzField});
 }
 
@@ -534,7 +536,8 @@ TEST(MrzInput, BadCharactersAndLengths) {
 
 TEST(MrzInput, SeedCorpusFilesAllParseWithoutSurprises) {
   // Every seed of the fuzzer is a readable MRZ case; none may crash or loop.
-  const std::filesystem::path dir = std::filesystem::path(SIMKYC_SOURCE_DIR) / "tests/fuzz/corpus/mrz";
+  const std::filesystem::path dir =
+      std::filesystem::path(SIMKYC_SOURCE_DIR) / "tests/fuzz/corpus/mrz";
   ASSERT_TRUE(std::filesystem::is_directory(dir));
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {

@@ -23,6 +23,7 @@ struct EvalArgs {
   bool json = false;
   int threads = 0;
   std::vector<double> fars = {1e-2, 1e-3, 1e-4};
+  bool id_portrait = false;   // first image of each pair as a 102x126 JPEG-75 chip photo
 };
 
 std::string far_key(double far) {
@@ -46,6 +47,7 @@ struct Scored {
   std::vector<float> genuine, impostor;
   std::string model, data;
   long long fte = 0;
+  long long fte_chip = 0;   // with --id-portrait: chip-size copies that failed to enrol
 };
 
 Result<Scored> score_pairs(const Context& ctx, const EvalArgs& a) {
@@ -62,10 +64,17 @@ Result<Scored> score_pairs(const Context& ctx, const EvalArgs& a) {
   const int threads = a.threads > 0 ? a.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   ProgressBar bar("embedding " + std::to_string(s.list.images.size()) + " images");
   s.items = analyze_files(s.list.images, *analyzer, threads, [&](std::size_t d, std::size_t t) { bar.update(d, t); });
+  std::vector<BatchItem> chips;
+  if (a.id_portrait) {
+    ProgressBar chip_bar("embedding chip-size copies");
+    chips = analyze_files(s.list.images, *analyzer, threads, [&](std::size_t d, std::size_t t) { chip_bar.update(d, t); },
+                          ImageLimits{}, [](const cv::Mat& m) { return simulate_chip_photo(m); });
+  }
   for (const auto& it : s.items) s.fte += it.descriptor ? 0 : 1;
+  for (const auto& it : chips) s.fte_chip += it.descriptor ? 0 : 1;
   constexpr float kRejected = -std::numeric_limits<float>::infinity();
   for (const auto& p : s.list.pairs) {
-    const auto& x = s.items[static_cast<std::size_t>(p.a)];
+    const auto& x = (a.id_portrait ? chips : s.items)[static_cast<std::size_t>(p.a)];
     const auto& y = s.items[static_cast<std::size_t>(p.b)];
     const float score = (x.descriptor && y.descriptor) ? similarity(*x.descriptor, *y.descriptor) : kRejected;
     (p.same ? s.genuine : s.impostor).push_back(score);
@@ -83,7 +92,16 @@ nlohmann::json metrics_json(const Scored& s, const Metrics& m) {
     if (!s.items[i].descriptor)
       failures.push_back({{"image", s.list.images[i].string()}, {"code", s.items[i].error ? s.items[i].error->code() : "UNKNOWN"}});
   const auto images = static_cast<double>(s.items.size());
-  return {{"data", s.data},
+  // How often each quality check fires on this data (what routing to REVIEW would cost).
+  nlohmann::json by_reason = nlohmann::json::object();
+  long long flagged = 0;
+  for (const auto& it : s.items) {
+    flagged += it.quality.empty() ? 0 : 1;
+    for (Reason r : it.quality) by_reason[std::string(code(r))] = by_reason.value(std::string(code(r)), 0) + 1;
+  }
+  return {{"quality", {{"flagged_images", flagged}, {"by_reason", by_reason}}},
+          {"fte_chip_copies", s.fte_chip},
+          {"data", s.data},
           {"model", s.model},
           {"pairs", {{"total", m.genuine + m.impostor}, {"genuine", m.genuine}, {"impostor", m.impostor}}},
           {"images", s.items.size()},
@@ -99,6 +117,11 @@ void print_metrics_text(const Scored& s, const Metrics& m) {
   std::cout << "data: " << s.data << "\nmodel: " << s.model << "\n"
             << "images: " << s.items.size() << ", failure to enrol: " << s.fte << " (" << std::fixed
             << std::setprecision(2) << (s.items.empty() ? 0.0 : 100.0 * s.fte / s.items.size()) << "%)\n"
+            << "quality flags: " << [&] {
+                 long long n = 0;
+                 for (const auto& it : s.items) n += it.quality.empty() ? 0 : 1;
+                 return n;
+               }() << " images\n"
             << "pairs: " << m.genuine << " genuine, " << m.impostor << " impostor\n"
             << std::setprecision(4) << "EER: " << m.eer << " (threshold " << m.eer_threshold << ")\n"
             << "best accuracy: " << m.best_accuracy << " (threshold " << m.best_accuracy_threshold << ")\n";
@@ -151,6 +174,8 @@ void add_eval_commands(CLI::App& app, Context& ctx) {
   e->add_option("--plot", ev.plot, "Write the ROC curve (.svg or .png)");
   e->add_option("--far", ev.fars, "FARs at which to report TAR")->capture_default_str();
   e->add_option("--calibration-out", ev.calibration_out, "Also write a calibration table (JSON)");
+  e->add_flag("--id-portrait", ev.id_portrait,
+              "Use the first image of each pair as a document chip photo (102x126, JPEG quality 75)");
   e->add_flag("--json", ev.json, "Print JSON (pairs, fte, eer, best_accuracy, tar_at_far)");
   e->callback([&ctx] { ctx.exit_code = run_eval(ctx, ev); });
 

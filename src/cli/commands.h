@@ -18,5 +18,7 @@ void add_face_commands(CLI::App& app, Context& ctx);      // detect, quality, co
 void add_eval_commands(CLI::App& app, Context& ctx);      // eval, calibrate
 void add_bench_commands(CLI::App& app, Context& ctx);     // bench
 void add_document_commands(CLI::App& app, Context& ctx);  // document check, document portrait
+void add_serve_commands(CLI::App& app, Context& ctx);     // serve
+void add_registry_commands(CLI::App& app, Context& ctx);  // keys create/revoke, audit verify, purge
 
 }  // namespace simkyc::cli

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   add_eval_commands(app, ctx);
   add_bench_commands(app, ctx);
   add_document_commands(app, ctx);
+  add_serve_commands(app, ctx);
+  add_registry_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -85,8 +85,11 @@ nlohmann::json to_json(const DocumentCheck& c) {
   j["valid"] = c.valid;
   j["expired"] = c.expired;
   j["ok"] = c.ok();
-  j["birth_date"] = c.birth_date ? nlohmann::json(format_iso_date(*c.birth_date)) : nlohmann::json();
-  j["expiry_date"] = c.expiry_date ? nlohmann::json(format_iso_date(*c.expiry_date)) : nlohmann::json();
+  auto date = [](const std::optional<Date>& d) {
+    return d ? nlohmann::json(format_iso_date(*d)) : nlohmann::json();
+  };
+  j["birth_date"] = date(c.birth_date);
+  j["expiry_date"] = date(c.expiry_date);
   j["age"] = c.age ? nlohmann::json(*c.age) : nlohmann::json();
   j["minor"] = c.minor;
   j["sex"] = std::string(to_string(c.sex));

@@ -3,11 +3,14 @@
 #include <atomic>
 #include <thread>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 namespace simkyc {
 
 std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& files, const FaceAnalyzer& analyzer,
                                      int threads, const std::function<void(std::size_t, std::size_t)>& progress,
-                                     const ImageLimits& limits) {
+                                     const ImageLimits& limits, const ImageTransform& transform) {
   std::vector<BatchItem> out(files.size());
   std::atomic<std::size_t> next{0}, done{0};
   auto work = [&](FaceAnalyzer a) {
@@ -16,7 +19,7 @@ std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& f
       auto img = load_image(files[i], limits);
       if (!img) {
         item.error = img.error();
-      } else if (auto fa = a.analyze(img->bgr); !fa) {
+      } else if (auto fa = a.analyze(transform ? transform(img->bgr) : img->bgr); !fa) {
         item.error = fa.error();
       } else {
         item.descriptor = std::move(fa->descriptor);
@@ -31,6 +34,27 @@ std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& f
   work(analyzer.clone());
   for (auto& t : pool) t.join();
   return out;
+}
+
+}  // namespace simkyc
+
+namespace simkyc {
+
+cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size, int jpeg_quality) {
+  const double want = static_cast<double>(size.width) / size.height;
+  cv::Rect crop(0, 0, bgr.cols, bgr.rows);
+  if (static_cast<double>(bgr.cols) / bgr.rows > want) {
+    crop.width = static_cast<int>(bgr.rows * want);
+    crop.x = (bgr.cols - crop.width) / 2;
+  } else {
+    crop.height = static_cast<int>(bgr.cols / want);
+    crop.y = (bgr.rows - crop.height) / 2;
+  }
+  cv::Mat small;
+  cv::resize(bgr(crop), small, size, 0, 0, cv::INTER_AREA);
+  std::vector<std::uint8_t> jpeg;
+  cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality});
+  return cv::imdecode(jpeg, cv::IMREAD_COLOR);
 }
 
 }  // namespace simkyc

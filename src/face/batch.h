@@ -16,12 +16,19 @@ struct BatchItem {
   std::vector<Reason> quality;            // quality reasons of the main face
 };
 
+using ImageTransform = std::function<cv::Mat(const cv::Mat&)>;
+
 // Requires: threads >= 1; `analyzer` loaded.  `progress(done, total)` is called from worker
-// threads after each file (may be empty).
+// threads after each file (may be empty).  `transform`, when set, is applied to each decoded
+// image before analysis (e.g. to simulate a document chip photo).
 // Ensures: result[i] belongs to files[i].
 std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& files,
                                      const FaceAnalyzer& analyzer, int threads,
                                      const std::function<void(std::size_t, std::size_t)>& progress = {},
-                                     const ImageLimits& limits = {});
+                                     const ImageLimits& limits = {}, const ImageTransform& transform = {});
+
+// A document chip photo made from an ordinary photo: centre crop to the chip's aspect ratio,
+// resize to size (e.g. 102x126), JPEG-encode at `quality` and decode again.
+cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size = {102, 126}, int jpeg_quality = 75);
 
 }  // namespace simkyc

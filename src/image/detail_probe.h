@@ -3,9 +3,9 @@
 // A probe reads only headers and container structure (markers, chunks, boxes, tile-parts),
 // never pixels.  It finds the dimensions, then checks that the file is structurally complete,
 // so that decode_image() can refuse oversized images before decoding and tell a cut-off file
-// (kImageTruncated) from damaged data (kImageCorrupt).  Every read is bounds-checked; no probe
-// allocates more than a few fixed-size objects (the JPEG 2000 probe lets OpenJPEG read the main
-// header only after the tile and component counts have been bounded).
+// (kImageTruncated) from damaged data (kImageCorrupt).  Every read is bounds-checked and no probe
+// allocates beyond a few fixed-size objects.  A problem found after the dimensions were read
+// does not hide them: decode_image() checks dimensions and limits first.
 #pragma once
 #include <cstdint>
 #include <span>

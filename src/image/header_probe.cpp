@@ -57,7 +57,8 @@ bool is_sof(std::uint8_t m) {
   return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
 }
 
-constexpr int kMaxJpegScans = 256;  // progressive files have ~10; thousands are a CPU attack
+constexpr int kMaxJpegScans = 100;  // progressive files have ~10-20; each scan is a pass over
+                                    // the whole image, so many tiny scans are a CPU attack
 
 }  // namespace
 

@@ -28,6 +28,7 @@ struct ImageLimits {
 
 struct Image {
   cv::Mat bgr;                 // 8-bit, 3 channels, BGR, EXIF orientation already applied
+                               // (grey is replicated, alpha dropped, 16-bit scaled to 8-bit)
   ImageFormat format = ImageFormat::kUnknown;
   int exif_orientation = 1;    // 1..8 as found in the file (1 = none)
 };
@@ -38,10 +39,12 @@ ImageFormat sniff_format(std::span<const std::uint8_t> data);
 // Decodes an in-memory image.
 // Requires: nothing (any bytes).
 // Ensures: on success a non-empty 8UC3 BGR image within limits.
-// Errors: kImageEmpty (0 bytes), kImageTooLarge (bytes), kImageUnsupported (unknown signature),
+// Errors: kImageEmpty (0 bytes), kImageTooLarge (bytes), kImageUnsupported (unknown signature, or
+//   a variant the decoders cannot handle: lossless/12-bit JPEG, animated WebP, subsampled JPEG 2000),
 //   kImageTooManyPixels (header dimensions over limits, checked before decoding pixels),
 //   kImageBadDimensions (zero/negative dimensions in header), kImageTruncated (data ends early),
-//   kImageCorrupt (decoder failed on data that was not simply truncated).
+//   kImageCorrupt (decoder failed on data that was not simply truncated), kInternal (out of memory).
+// Only JPEG carries an orientation (APP1 Exif IFD0 tag 0x0112); other formats report 1.
 Result<Image> decode_image(std::span<const std::uint8_t> data, const ImageLimits& limits = {});
 
 // Reads and decodes a file.  Additionally:

@@ -1,7 +1,7 @@
 // libFuzzer target for the resident ID number parser (src/document/id_number.cpp).
-// Build and run with scripts/fuzz.sh.  Input: an optional "YYYY-MM-DD|" prefix sets the check date
-// (so the date rules are fuzzed too), the rest is the ID number text.  Besides the sanitizers, it checks the
-// promises of id_number.h and aborts when one is broken.
+// Build and run with scripts/fuzz.sh.  Input: an optional "YYYY-MM-DD|" prefix sets the check
+// date (so the date rules are fuzzed too), the rest is the ID number text.  Besides the
+// sanitizers, it checks the promises of id_number.h and aborts when one is broken.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,8 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const IdNumberResult again = check_id_number(r.number, at);
     require(again.check.valid && again.number == r.number);
   }
-  const auto j = to_json(r);
-  require(j.at("valid").get<bool>() == r.check.valid);
-  (void)j.dump();
+  // JSON output is slow under the sanitizers and simple: exercise it on one input in eight.
+  if (size % 8 == 0) {
+    const auto j = to_json(r);
+    require(j.at("valid").get<bool>() == r.check.valid);
+    (void)j.dump();
+  }
   return 0;
 }

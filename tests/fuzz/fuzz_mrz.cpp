@@ -1,7 +1,7 @@
 // libFuzzer target for the MRZ parser (src/document/mrz.cpp).  Build and run with
 // scripts/fuzz.sh.  Input: an optional "YYYY-MM-DD|" prefix sets the check date, the rest is the
-// MRZ text.  Besides the
-// sanitizers, it checks the promises of mrz.h and aborts when one is broken.
+// MRZ text.  Besides the sanitizers, it checks the promises of mrz.h and aborts when one is
+// broken.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const MrzResult r = check_mrz(text, at);
   const auto& reasons = r.check.reasons;
-  const bool only_expired =
-      std::all_of(reasons.begin(), reasons.end(), [](Reason x) { return x == Reason::kDocumentExpired; });
+  const bool only_expired = std::all_of(reasons.begin(), reasons.end(),
+                                        [](Reason x) { return x == Reason::kDocumentExpired; });
   require(r.check.valid == only_expired);
   require(r.check.expired ==
           (std::find(reasons.begin(), reasons.end(), Reason::kDocumentExpired) != reasons.end()));
@@ -66,6 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     require(again.corrections.empty());
     require(again.check.reasons == reasons);
   }
-  (void)to_json(r).dump();
+  // JSON output is slow under the sanitizers and simple: exercise it on one input in eight.
+  if (size % 8 == 0) {
+    (void)to_json(r).dump();
+  }
   return 0;
 }

@@ -1,0 +1,42 @@
+// src/api/server.h — the HTTP JSON API (/v1, see docs/openapi.yaml) over the registration
+// service, plus /healthz, /metrics and the static clerk console.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "api/metrics.h"
+#include "registry/service.h"
+
+namespace simkyc {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;                           // 0: pick a free port (see ApiServer::port())
+  std::size_t max_body_bytes = 24u << 20;    // larger requests are refused with 413 before reading
+  int threads = 8;                           // worker threads
+  std::string tls_cert, tls_key;             // both set: HTTPS
+  std::string web_root;                      // static files for the console ("" = none)
+};
+
+// The HTTP status for an error reason (400, 401, 403, 404, 409, 410, 413, 422, 429, 500).
+int http_status(Reason r);
+
+class ApiServer {
+ public:
+  // Requires: service and metrics outlive the server.
+  ApiServer(Service& service, Metrics& metrics, ServerConfig cfg);
+  ~ApiServer();
+  // Binds and serves until stop().  Errors: kConfigError (cannot bind, TLS files unreadable).
+  Status run();
+  // Binds only (so the port is known), for tests and for printing the address before serving.
+  Status bind();
+  int port() const;
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace simkyc

@@ -1,0 +1,140 @@
+// simkyc serve — the registration service over HTTP.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/server.h"
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/store_path.h"
+#include "core/file.h"
+
+namespace simkyc::cli {
+namespace {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8080";
+  std::string store, key_file, config, calibration, tls_cert, tls_key;
+  std::string web = std::string(SIMKYC_SOURCE_DIR) + "/web";
+  int threads = 8;
+};
+
+ApiServer* g_server = nullptr;
+extern "C" void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+// Reads the optional JSON config file into the service settings.  Unknown keys are an error
+// (a typo must not silently keep a default).
+Result<ServiceConfig> load_service_config(const std::string& path) {
+  ServiceConfig c;
+  if (path.empty()) return c;
+  auto text = read_text_file(path, 1u << 20);
+  if (!text) return text.error();
+  const auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object()) return make_error(Reason::kConfigError, path + ": not a JSON object");
+  try {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "number_limit") c.number_limit = v.get<int>();
+      else if (k == "session_ttl_s") c.session_ttl_s = v.get<std::int64_t>();
+      else if (k == "channel_fmr") c.channel_fmr = v.get<std::map<std::string, double>>();
+      else if (k == "review_fmr") c.review_fmr = v.get<double>();
+      else if (k == "guardian_age") c.guardian_age = v.get<int>();
+      else if (k == "minor_action") c.minor_action = v.get<std::string>();
+      else if (k == "expired_action") c.expired_action = v.get<std::string>();
+      else if (k == "rate_max_failures") c.rate_max_failures = v.get<int>();
+      else if (k == "rate_window_s") c.rate_window_s = v.get<std::int64_t>();
+      else if (k == "rate_lock_s") c.rate_lock_s = v.get<std::int64_t>();
+      else if (k == "consent_version") c.consent_version = v.get<std::string>();
+      else if (k == "max_image_bytes") c.limits.max_bytes = v.get<std::uint64_t>();
+      else if (k == "retention_sessions_days") c.retention.sessions_days = v.get<std::int64_t>();
+      else if (k == "retention_templates_days") c.retention.templates_days = v.get<std::int64_t>();
+      else return make_error(Reason::kConfigError, path + ": unknown setting '" + k + "'");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(Reason::kConfigError, path + ": " + e.what());
+  }
+  if (c.number_limit < 1) return make_error(Reason::kConfigError, "number_limit must be >= 1");
+  for (const auto* a : {&c.minor_action, &c.expired_action})
+    if (*a != "review" && *a != "refuse" && *a != "allow") return make_error(Reason::kConfigError, "actions: review, refuse or allow");
+  return c;
+}
+
+int run_serve(const Context& ctx, const ServeArgs& a) {
+  const auto colon = a.listen.rfind(':');
+  ServerConfig sc;
+  try {
+    if (colon == std::string::npos) throw std::invalid_argument("no port");
+    sc.host = a.listen.substr(0, colon);
+    sc.port = std::stoi(a.listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return report_error(make_error(Reason::kUsage, "--listen HOST:PORT"), false);
+  }
+  sc.threads = a.threads;
+  sc.tls_cert = a.tls_cert;
+  sc.tls_key = a.tls_key;
+  sc.web_root = a.web;
+  auto cfg = load_service_config(a.config);
+  if (!cfg) return report_error(cfg.error(), false);
+
+  const std::string store_path = a.store.empty() ? default_store_path() : a.store;
+  const std::string key_path = a.key_file.empty() ? default_key_path(store_path) : a.key_file;
+  Result<Vault> vault = make_error(Reason::kConfigError);
+  if (const char* hex = std::getenv("SIMKYC_MASTER_KEY"); hex && *hex) {
+    vault = Vault::from_hex(hex);
+    spdlog::info("data key from SIMKYC_MASTER_KEY");
+  } else {
+    bool created = false;
+    vault = Vault::from_key_file(key_path, /*create_if_missing=*/true, &created);
+    if (vault && created) spdlog::warn("created a new data key file {} (mode 0600): back it up; without it the stored data cannot be read", key_path);
+  }
+  if (!vault) return report_error(vault.error(), false);
+  auto store = open_sqlite_store(store_path);
+  if (!store) return report_error(store.error(), false);
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  if (!analyzer) return report_error(analyzer.error(), false);
+  const auto model = analyzer->embedder_info().name;
+  auto table = load_calibration(a.calibration.empty() ? default_calibration_path(ctx.model_dir, model)
+                                                     : std::filesystem::path(a.calibration));
+  if (!table) return report_error(table.error(), false);
+  auto service = Service::create(**store, *vault, *analyzer, *table, *cfg);
+  if (!service) return report_error(service.error(), false);
+  Metrics metrics;
+  ApiServer server(**service, metrics, sc);
+  if (auto st = server.bind(); !st) return report_error(st.error(), false);
+  g_server = &server;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  // One line on stdout that scripts and tests wait for.
+  std::cout << "simkyc serving on " << (sc.tls_cert.empty() ? "http" : "https") << "://" << sc.host << ":" << server.port()
+            << " (store " << store_path << ")" << std::endl;
+  spdlog::info("listening host={} port={} threads={} store={}", sc.host, server.port(), sc.threads, store_path);
+  auto st = server.run();
+  g_server = nullptr;
+  if (!st) return report_error(st.error(), false);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_commands(CLI::App& app, Context& ctx) {
+  static ServeArgs a;
+  auto* s = app.add_subcommand("serve", "Run the registration service (HTTP JSON API under /v1, /healthz, /metrics, console)");
+  s->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
+  s->add_option("--store", a.store, "SQLite store file (default: $SIMKYC_DATA_DIR/simkyc.db or ~/.local/share/simkyc/simkyc.db)");
+  s->add_option("--key-file", a.key_file, "Data key file (default: simkyc.key beside the store; created on first start). "
+                                          "SIMKYC_MASTER_KEY (64 hex) overrides it");
+  s->add_option("--config", a.config, "Service settings (JSON; see docs/service.md)")->check(CLI::ExistingFile);
+  s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one)")->check(CLI::ExistingFile);
+  s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);
+  s->add_option("--tls-key", a.tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);
+  s->add_option("--web", a.web, "Folder with the clerk console")->capture_default_str();
+  s->callback([&ctx] { ctx.exit_code = run_serve(ctx, a); });
+}
+
+}  // namespace simkyc::cli

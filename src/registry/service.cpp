@@ -1,0 +1,401 @@
+#include "registry/service.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "document/id_number.h"
+#include "document/mrz.h"
+
+namespace simkyc {
+using document::Date;
+using document::DocumentCheck;
+using document::check_id_number;
+using document::check_mrz;
+
+namespace {
+
+using nlohmann::json;
+
+std::int64_t system_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Date date_of(std::int64_t unix_s) {
+  return Date{std::chrono::floor<std::chrono::days>(std::chrono::sys_seconds{std::chrono::seconds{unix_s}})};
+}
+
+json codes_json(const std::vector<Reason>& rs) {
+  json a = json::array();
+  for (Reason r : rs) a.push_back(code(r));
+  return a;
+}
+
+std::vector<Reason> codes_from_json(const std::string& text) {
+  std::vector<Reason> out;
+  const json j = json::parse(text.empty() ? "[]" : text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& c : j)
+    if (c.is_string())
+      if (auto r = reason_from_code(c.get<std::string>())) out.push_back(*r);
+  return out;
+}
+
+bool can(const Caller& c, std::initializer_list<Role> roles) {
+  return std::find(roles.begin(), roles.end(), c.role) != roles.end();
+}
+
+Error forbidden() { return make_error(Reason::kForbidden); }
+
+// Constant-time comparison of two hex strings of equal length.
+bool same_secret(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_phone(std::string_view in) {
+  if (in.size() > 32) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char ch = in[i];
+    if (ch == '+' && out.empty()) out += ch;
+    else if (ch >= '0' && ch <= '9') out += ch;
+    else if (ch == ' ' || ch == '-' || ch == '(' || ch == ')') continue;
+    else return std::nullopt;
+  }
+  if (out.empty() || out[0] != '+' || out.size() < 9 || out.size() > 16 || out[1] == '0') return std::nullopt;
+  return out;
+}
+
+Service::Service(Store& store, const Vault& vault, CalibrationTable cal, ServiceConfig cfg, Clock clock)
+    : store_(store), vault_(vault), calibration_(std::move(cal)), cfg_(std::move(cfg)),
+      now_(clock ? std::move(clock) : Clock(system_now)) {}
+
+Result<std::unique_ptr<Service>> Service::create(Store& store, const Vault& vault, const FaceAnalyzer& analyzer,
+                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock) {
+  if (calibration.model != analyzer.embedder_info().name)
+    return make_error(Reason::kConfigError, "calibration is for " + calibration.model);
+  for (const auto& [channel, fmr] : cfg.channel_fmr) {
+    auto t = calibration.threshold_for(fmr);
+    if (!t) return make_error(Reason::kCalibrationMissing, "channel " + channel + ": " + t.error().detail);
+  }
+  if (auto t = calibration.threshold_for(cfg.review_fmr); !t) return t.error();
+  std::unique_ptr<Service> s(new Service(store, vault, std::move(calibration), std::move(cfg), std::move(clock)));
+  s->prototype_ = std::make_unique<FaceAnalyzer>(analyzer.clone());
+  return s;
+}
+
+std::unique_ptr<FaceAnalyzer> Service::acquire() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      auto a = std::move(pool_.back());
+      pool_.pop_back();
+      return a;
+    }
+  }
+  std::lock_guard lock(pool_mu_);   // cloning reads the prototype: keep it exclusive
+  return std::make_unique<FaceAnalyzer>(prototype_->clone());
+}
+
+void Service::release(std::unique_ptr<FaceAnalyzer> a) {
+  std::lock_guard lock(pool_mu_);
+  pool_.push_back(std::move(a));
+}
+
+Result<Caller> Service::authenticate(std::string_view key) {
+  // sk_<key id>_<secret>
+  if (key.size() > 200 || key.rfind("sk_", 0) != 0) return make_error(Reason::kUnauthorized);
+  const auto rest = key.substr(3);
+  const auto us = rest.find('_');
+  if (us == std::string_view::npos || us == 0) return make_error(Reason::kUnauthorized);
+  const std::string key_id(rest.substr(0, us));
+  auto rec = store_.find_key(key_id);
+  if (!rec) return rec.error();
+  if (!rec->has_value() || (*rec)->revoked) return make_error(Reason::kUnauthorized);
+  if (!same_secret(hash_hex(rest.substr(us + 1)), (*rec)->secret_hash)) return make_error(Reason::kUnauthorized);
+  return Caller{key_id, (*rec)->operator_id, (*rec)->role};
+}
+
+Result<std::string> Service::create_key(const std::optional<Caller>& caller, const std::string& operator_id, Role role) {
+  if (caller && (caller->role != Role::kAdmin || caller->operator_id != operator_id)) return forbidden();
+  if (operator_id.empty() || operator_id.size() > 64) return make_error(Reason::kBadRequest, "operator id");
+  ApiKeyRecord k;
+  k.key_id = random_hex(8);
+  const std::string secret = random_hex(32);
+  k.secret_hash = hash_hex(secret);
+  k.operator_id = operator_id;
+  k.role = role;
+  k.created = now_();
+  if (auto st = store_.add_key(k, caller ? caller->key_id : "cli"); !st) return st.error();
+  return "sk_" + k.key_id + "_" + secret;
+}
+
+Result<SessionRecord> Service::start_session(const Caller& c, const std::string& channel, const std::string& device_id,
+                                             const std::string& reverify_number) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  if (!cfg_.channel_fmr.count(channel)) return make_error(Reason::kBadRequest, "channel must be counter or online");
+  if (device_id.size() > 128) return make_error(Reason::kBadRequest, "device_id too long");
+  SessionRecord s;
+  s.id = "s_" + random_hex(12);
+  s.operator_id = c.operator_id;
+  s.channel = channel;
+  s.device_id = device_id;
+  s.nonce = random_hex(16);
+  s.created = now_();
+  s.expires = s.created + cfg_.session_ttl_s;
+  // Liveness challenge: 2-3 distinct actions in a random order chosen here, bound to the nonce.
+  std::vector<std::string> actions = {"blink", "turn_left", "turn_right"};
+  for (std::size_t i = actions.size(); i > 1; --i) std::swap(actions[i - 1], actions[randombytes_uniform(static_cast<std::uint32_t>(i))]);
+  actions.resize(2 + randombytes_uniform(2));
+  s.challenge_json = json{{"actions", actions}, {"nonce", s.nonce}, {"expires", s.expires}}.dump();
+  if (!reverify_number.empty()) {
+    const auto phone = normalize_phone(reverify_number);
+    if (!phone) return make_error(Reason::kPhoneNumberInvalid);
+    const auto number_hash = vault_.keyed_hash(*phone, "phone");
+    auto reg = store_.find_registration_by_number(c.operator_id, number_hash);
+    if (!reg) return reg.error();
+    if (!reg->has_value() || !(*reg)->active) return make_error(Reason::kNotFound, "number not registered here");
+    s.document_json = json{{"reverify_number_hash", number_hash}, {"reverify_id_hash", (*reg)->id_hash}}.dump();
+  }
+  if (auto st = store_.create_session(s); !st) return st.error();
+  return s;
+}
+
+Result<SessionRecord> Service::open_session(const Caller& c, const std::string& session_id, bool require_consent) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  auto s = store_.get_session(c.operator_id, session_id);
+  if (!s) return s.error();
+  if (!s->has_value()) return make_error(Reason::kNotFound, "session");
+  if ((*s)->state != "open") return make_error(Reason::kSessionDecided);
+  if (now_() > (*s)->expires) return make_error(Reason::kSessionExpired);
+  if (require_consent && !(*s)->consent_at) return make_error(Reason::kConsentRequired);
+  return std::move(s->value());
+}
+
+Status Service::record_consent(const Caller& c, const std::string& session_id, const std::string& version) {
+  auto s = open_session(c, session_id, false);
+  if (!s) return s.error();
+  if (version != cfg_.consent_version)
+    return make_error(Reason::kBadRequest, "consent version must be " + cfg_.consent_version);
+  return store_.record_consent(c.operator_id, session_id, version, now_(), c.key_id);
+}
+
+Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::string& session_id, const DocumentInput& in) {
+  auto sr = open_session(c, session_id, true);
+  if (!sr) return sr.error();
+  SessionRecord s = std::move(sr.value());
+  const Date today = date_of(now_());
+  DocumentCheck check;
+  std::string id_key;   // normalised document identity
+  DocumentOutcome out;
+  if (!in.id_number.empty()) {
+    auto r = check_id_number(in.id_number, today);
+    check = r.check;
+    id_key = "CN:" + r.number;
+  } else if (!in.mrz.empty()) {
+    auto r = check_mrz(in.mrz, today);
+    check = r.check;
+    id_key = r.fields.issuing_state + ":" + r.fields.document_number;
+  } else {
+    return make_error(Reason::kBadRequest, "id_number or mrz is required");
+  }
+  out.kind = std::string(to_string(check.kind));
+  out.valid = check.valid;
+  out.expired = check.expired;
+  out.age = check.age;
+  out.minor = check.age && *check.age < cfg_.guardian_age;
+  if (!check.valid) {
+    std::string codes;
+    for (Reason r : check.reasons) codes += (codes.empty() ? "" : ",") + std::string(code(r));
+    return make_error(Reason::kDocumentInvalid, codes);
+  }
+  if (check.expired && cfg_.expired_action == "refuse") return make_error(Reason::kDocumentExpired);
+  if (out.minor && cfg_.minor_action == "refuse") return make_error(Reason::kMinorNeedsGuardian);
+
+  const std::string id_hash = vault_.keyed_hash(id_key, "id");
+  json doc = json::parse(s.document_json.empty() ? "{}" : s.document_json, nullptr, false);
+  if (!doc.is_object()) doc = json::object();
+  if (doc.contains("reverify_id_hash") && doc["reverify_id_hash"] != id_hash)
+    return make_error(Reason::kNumberHolderMismatch);
+
+  auto img = decode_image(in.portrait, cfg_.limits);
+  if (!img) return img.error();
+  auto analyzer = acquire();
+  auto fa = analyzer->analyze(img->bgr);
+  release(std::move(analyzer));
+  if (!fa) return fa.error();
+  if (fa->faces_found > 1) return make_error(Reason::kMultipleFaces, "document portrait");
+  out.reasons = fa->quality.reasons;
+  out.timings_ms = fa->timings_ms;
+
+  doc["kind"] = out.kind;
+  doc["valid"] = out.valid;
+  doc["expired"] = out.expired;
+  doc["minor"] = out.minor;
+  if (out.age) doc["age"] = *out.age;
+  doc["portrait_quality"] = codes_json(out.reasons);
+  s.id_hash = id_hash;
+  s.id_sealed = vault_.seal(id_key, "id:" + s.id);
+  s.document_json = doc.dump();
+  s.template_sealed = vault_.seal(json(fa->descriptor).dump(), "portrait:" + s.id);
+  if (auto st = store_.save_document(s); !st) return st.error();
+  return out;
+}
+
+bool Service::locked(const std::string& scope) {
+  auto lock = store_.count_failures("lock:" + scope, now_() - cfg_.rate_lock_s);
+  return lock && *lock > 0;
+}
+
+void Service::count_failure(const std::string& scope) {
+  const auto now = now_();
+  (void)store_.record_failure(scope, now);
+  auto n = store_.count_failures(scope, now - cfg_.rate_window_s);
+  if (n && *n >= cfg_.rate_max_failures) (void)store_.record_failure("lock:" + scope, now);
+}
+
+Result<DecisionView> Service::submit_live(const Caller& c, const std::string& session_id,
+                                          std::span<const std::uint8_t> live_image) {
+  auto sr = open_session(c, session_id, true);
+  if (!sr) return sr.error();
+  SessionRecord s = std::move(sr.value());
+  if (s.id_hash.empty() || s.template_sealed.empty()) return make_error(Reason::kDocumentRequired);
+  const std::string device_scope = "device:" + c.operator_id + ":" + (s.device_id.empty() ? c.key_id : s.device_id);
+  const std::string id_scope = "id:" + c.operator_id + ":" + s.id_hash;
+  if (locked(device_scope) || locked(id_scope)) return make_error(Reason::kRateLimited);
+
+  auto img = decode_image(live_image, cfg_.limits);
+  if (!img) return img.error();
+  auto portrait_json = vault_.open(s.template_sealed, "portrait:" + s.id);
+  if (!portrait_json) return make_error(Reason::kInternal, "portrait template");
+  const Descriptor portrait = json::parse(*portrait_json).get<Descriptor>();
+  auto analyzer = acquire();
+  auto fa = analyzer->analyze(img->bgr);
+  release(std::move(analyzer));
+  if (!fa) return fa.error();   // e.g. NO_FACE: a retake, not a decision
+
+  const json doc = json::parse(s.document_json, nullptr, false);
+  PolicyConfig pc;
+  pc.target_fmr = cfg_.channel_fmr.at(s.channel);
+  pc.review_fmr = std::max(cfg_.review_fmr, pc.target_fmr);
+  const float pass_t = *calibration_.threshold_for(pc.target_fmr);
+  const float review_t = std::min(pass_t, *calibration_.threshold_for(pc.review_fmr));
+  const float score = similarity(portrait, fa->descriptor);
+  MatchInput mi{codes_from_json(doc.value("portrait_quality", json::array()).dump()), fa->quality.reasons, score,
+                pass_t, review_t};
+  PolicyResult pr = decide(mi, pc);
+  // Configured document rules that call for a person: never PASS automatically.
+  auto to_review = [&](Reason why) {
+    pr.reasons.push_back(why);
+    if (pr.decision == Decision::kPass) pr.decision = Decision::kReview;
+  };
+  if (doc.value("expired", false)) to_review(Reason::kDocumentExpired);
+  if (doc.value("minor", false) && cfg_.minor_action == "review") to_review(Reason::kMinorNeedsGuardian);
+
+  s.state = "decided";
+  s.decision = std::string(to_string(pr.decision));
+  s.reasons_json = codes_json(pr.reasons).dump();
+  s.score = score;
+  s.threshold = pass_t;
+  s.fmr = pc.target_fmr;
+  s.model = calibration_.model;
+  s.decided_at = now_();
+  if (cfg_.retention.templates_days <= 0) s.template_sealed.clear();
+  if (auto st = store_.save_decision(s, c.key_id); !st) return st.error();
+  if (pr.decision == Decision::kFail) {
+    count_failure(device_scope);
+    count_failure(id_scope);
+  }
+  spdlog::info("decision session={} channel={} decision={} reasons={}", s.id, s.channel, s.decision, s.reasons_json);
+  return DecisionView{s.id, s.state, s.decision, pr.reasons, s.expires, fa->timings_ms};
+}
+
+Result<DecisionView> Service::get_decision(const Caller& c, const std::string& session_id) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  auto s = store_.get_session(c.operator_id, session_id);
+  if (!s) return s.error();
+  if (!s->has_value()) return make_error(Reason::kNotFound, "session");
+  const auto& r = **s;
+  return DecisionView{r.id, r.state, r.decision, codes_from_json(r.reasons_json), r.expires, {}};
+}
+
+Result<NumberView> Service::register_number(const Caller& c, const std::string& session_id, const std::string& phone) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  auto s = store_.get_session(c.operator_id, session_id);
+  if (!s) return s.error();
+  if (!s->has_value()) return make_error(Reason::kNotFound, "session");
+  const auto& rec = **s;
+  if (rec.decision != "PASS") return make_error(Reason::kSessionNotPassed);
+  if (json::parse(rec.document_json, nullptr, false).contains("reverify_id_hash"))
+    return make_error(Reason::kBadRequest, "a re-verification session cannot register numbers");
+  const auto e164 = normalize_phone(phone);
+  if (!e164) return make_error(Reason::kPhoneNumberInvalid);
+  RegistrationRecord r;
+  r.id = "r_" + random_hex(12);
+  r.operator_id = c.operator_id;
+  r.id_hash = rec.id_hash;
+  r.number_hash = vault_.keyed_hash(*e164, "phone");
+  r.number_sealed = vault_.seal(*e164, "phone:" + r.id);
+  r.session_id = rec.id;
+  r.created = now_();
+  auto done = store_.register_number(r, cfg_.number_limit, c.key_id);
+  if (!done) return done.error();
+  return NumberView{done->id, *e164, done->created};
+}
+
+Result<std::vector<NumberView>> Service::list_numbers(const Caller& c, const std::string& session_id) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  auto s = store_.get_session(c.operator_id, session_id);
+  if (!s) return s.error();
+  if (!s->has_value()) return make_error(Reason::kNotFound, "session");
+  if ((*s)->decision != "PASS") return make_error(Reason::kSessionNotPassed);
+  auto regs = store_.list_registrations(c.operator_id, (*s)->id_hash);
+  if (!regs) return regs.error();
+  std::vector<NumberView> out;
+  for (const auto& r : *regs) {
+    if (!r.active) continue;
+    auto phone = vault_.open(r.number_sealed, "phone:" + r.id);
+    if (!phone) return make_error(Reason::kInternal, "sealed number");
+    out.push_back({r.id, *phone, r.created});
+  }
+  return out;
+}
+
+Result<std::vector<ReviewRecord>> Service::list_reviews(const Caller& c, const std::string& status) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  return store_.list_reviews(c.operator_id, status);
+}
+
+Result<ReviewRecord> Service::resolve_review(const Caller& c, const std::string& review_id, const std::string& resolution,
+                                             const std::string& comment) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  if (resolution != "PASS" && resolution != "FAIL") return make_error(Reason::kBadRequest, "resolution must be PASS or FAIL");
+  if (comment.empty() || comment.size() > 2000) return make_error(Reason::kBadRequest, "a comment (1-2000 characters) is required");
+  return store_.resolve_review(c.operator_id, review_id, resolution, comment, c.key_id, now_());
+}
+
+Result<std::vector<AuditEntry>> Service::audit(const Caller& c, std::int64_t after_seq, int limit) {
+  if (c.role != Role::kAuditor) return forbidden();
+  return store_.list_audit(c.operator_id, after_seq, std::clamp(limit, 1, 1000));
+}
+
+Result<ChainCheck> Service::verify_audit(const Caller& c) {
+  if (c.role != Role::kAuditor && c.role != Role::kAdmin) return forbidden();
+  return store_.verify_audit();
+}
+
+Result<std::int64_t> Service::delete_subject(const Caller& c, const std::string& session_id) {
+  if (c.role != Role::kAdmin) return forbidden();
+  auto s = store_.get_session(c.operator_id, session_id);
+  if (!s) return s.error();
+  if (!s->has_value() || (*s)->id_hash.empty()) return make_error(Reason::kNotFound, "session with a document");
+  return store_.delete_subject(c.operator_id, (*s)->id_hash, c.key_id);
+}
+
+}  // namespace simkyc

@@ -1,0 +1,153 @@
+// src/registry/service.h — the registration service: sessions, consent, document, live capture,
+// decision, number registration, review queue, audit.  The HTTP API (src/api) is a thin layer
+// over this class: it parses requests, calls one method and formats the result.
+//
+// Thread-safe: many requests may call one Service at once.  Stateless across instances: all
+// state is in the Store, so several `simkyc serve` processes can share one store.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "face/analyzer.h"
+#include "image/image.h"
+#include "match/match.h"
+#include "policy/decision.h"
+#include "registry/crypto.h"
+#include "registry/store.h"
+
+namespace simkyc {
+
+struct ServiceConfig {
+  int number_limit = 5;                       // active numbers per ID per operator
+  std::int64_t session_ttl_s = 900;           // a session expires this long after it starts
+  std::map<std::string, double> channel_fmr = {{"counter", 1e-4}, {"online", 1e-5}};
+  double review_fmr = 1e-3;                   // scores between this threshold and PASS go to REVIEW
+  int guardian_age = 16;                      // below this age ...
+  std::string minor_action = "review";        // ... "review", "refuse" or "allow"
+  std::string expired_action = "refuse";      // expired document: "refuse" or "review"
+  int rate_max_failures = 5;                  // failed verifications per device and per ID ...
+  std::int64_t rate_window_s = 180;           // ... within this window ...
+  std::int64_t rate_lock_s = 1800;            // ... lock further attempts for this long
+  std::string consent_version = "2026-01";
+  ImageLimits limits;
+  RetentionPolicy retention;
+};
+
+struct Caller {
+  std::string key_id;
+  std::string operator_id;
+  Role role = Role::kClerk;
+};
+
+struct DocumentInput {
+  std::string id_number;                // Chinese resident ID number, or
+  std::string mrz;                      // MRZ text (passports, travel permits)
+  std::span<const std::uint8_t> portrait;   // encoded image: chip photo or card crop
+};
+
+struct DocumentOutcome {
+  std::string kind;                     // "cn_resident_id", "passport", ...
+  bool valid = false, expired = false, minor = false;
+  std::optional<int> age;
+  std::vector<Reason> reasons;          // portrait quality reasons (usable, but noted)
+  std::map<std::string, double> timings_ms;   // per pipeline stage
+};
+
+struct DecisionView {                   // what the customer-facing client may see: never a score
+  std::string session_id;
+  std::string state;                    // "open", "decided"
+  std::string decision;                 // "PASS" / "REVIEW" / "FAIL" or "" while open
+  std::vector<Reason> reasons;
+  std::int64_t expires = 0;
+  std::map<std::string, double> timings_ms;   // per pipeline stage (empty when read back)
+};
+
+struct NumberView {
+  std::string registration_id;
+  std::string phone_number;             // E.164
+  std::int64_t created = 0;
+};
+
+// Clock in Unix seconds; injectable for tests of expiry and rate limits.
+using Clock = std::function<std::int64_t()>;
+
+class Service {
+ public:
+  // Requires: store and vault outlive the service; analyzer loaded; calibration for its model.
+  // Errors: kCalibrationMissing when a channel's FMR is outside the calibration table.
+  static Result<std::unique_ptr<Service>> create(Store& store, const Vault& vault, const FaceAnalyzer& analyzer,
+                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock = {});
+
+  // API keys: `sk_<key id>_<secret>`.  Errors: kUnauthorized (unknown, revoked or malformed).
+  Result<Caller> authenticate(std::string_view api_key);
+  // Creates a key for the caller's operator (admin only) or, with caller == nullopt, for any
+  // operator (the local CLI).  Ensures: the returned string is the only copy of the secret.
+  Result<std::string> create_key(const std::optional<Caller>& caller, const std::string& operator_id, Role role);
+
+  // Clerk.  channel: "counter" or "online"; reverify_number: an E.164 number whose holder is
+  // re-verified (the document must then belong to that number's holder).
+  // Errors: kBadRequest (channel), kForbidden, kNotFound (reverify number unknown).
+  Result<SessionRecord> start_session(const Caller& c, const std::string& channel, const std::string& device_id,
+                                      const std::string& reverify_number = "");
+  Status record_consent(const Caller& c, const std::string& session_id, const std::string& version);
+  // Checks the document and finds one usable face in its portrait.  Requires consent first.
+  // Errors: kConsentRequired, kSessionExpired, kSessionDecided, kNotFound, kDocumentInvalid,
+  //   kDocumentExpired / kMinorNeedsGuardian (when configured to refuse), kNoFace,
+  //   kMultipleFaces, image-guard codes.
+  Result<DocumentOutcome> submit_document(const Caller& c, const std::string& session_id, const DocumentInput& in);
+  // Compares the live capture with the document portrait and decides.  Failed attempts count
+  // towards the device and ID rate limits.
+  // Errors: kRateLimited, kDocumentRequired, kConsentRequired, kSessionExpired, kSessionDecided,
+  //   kNotFound, image-guard codes.
+  Result<DecisionView> submit_live(const Caller& c, const std::string& session_id,
+                                   std::span<const std::uint8_t> live_image);
+  Result<DecisionView> get_decision(const Caller& c, const std::string& session_id);
+  // Requires: the session PASSed (or its REVIEW was resolved to PASS) and is not a re-verification.
+  // Errors: kSessionNotPassed, kPhoneNumberInvalid, kNumberLimitReached, kNumberAlreadyRegistered.
+  Result<NumberView> register_number(const Caller& c, const std::string& session_id, const std::string& phone);
+  // The numbers registered to the session's ID at this operator.  Requires a PASSed session.
+  Result<std::vector<NumberView>> list_numbers(const Caller& c, const std::string& session_id);
+
+  // Review queue (clerk or admin).
+  Result<std::vector<ReviewRecord>> list_reviews(const Caller& c, const std::string& status);
+  Result<ReviewRecord> resolve_review(const Caller& c, const std::string& review_id, const std::string& resolution,
+                                      const std::string& comment);
+
+  // Auditor.
+  Result<std::vector<AuditEntry>> audit(const Caller& c, std::int64_t after_seq, int limit);
+  Result<ChainCheck> verify_audit(const Caller& c);
+  // Admin: deletes everything about the session's ID holder at this operator.
+  Result<std::int64_t> delete_subject(const Caller& c, const std::string& session_id);
+
+  const ServiceConfig& config() const { return cfg_; }
+  const CalibrationTable& calibration() const { return calibration_; }
+
+ private:
+  Service(Store& store, const Vault& vault, CalibrationTable cal, ServiceConfig cfg, Clock clock);
+  std::unique_ptr<FaceAnalyzer> acquire();
+  void release(std::unique_ptr<FaceAnalyzer> a);
+  Result<SessionRecord> open_session(const Caller& c, const std::string& session_id, bool require_consent);
+  bool locked(const std::string& scope);
+  void count_failure(const std::string& scope);
+
+  Store& store_;
+  const Vault& vault_;
+  CalibrationTable calibration_;
+  ServiceConfig cfg_;
+  Clock now_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<FaceAnalyzer>> pool_;
+  std::unique_ptr<FaceAnalyzer> prototype_;
+};
+
+// Normalises a phone number to E.164 ("+" and 8-15 digits; spaces, dashes and brackets dropped).
+std::optional<std::string> normalize_phone(std::string_view input);
+
+}  // namespace simkyc
