@@ -148,3 +148,13 @@ TEST(Cli, EvalFoldersFromDevelopmentData) {
   EXPECT_TRUE(fs::file_size(dir / "roc.png") > 1000);
   fs::remove_all(dir);
 }
+
+TEST(Cli, LoadtestRunsTheFullFlowOverHttp) {
+  const auto r = run(bin() + " loadtest --seconds 2 --clients 1 --json 2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const json j = parse(r.out);
+  EXPECT_GT(j["http"]["verifications"].get<int>(), 0);
+  EXPECT_EQ(j["http"]["errors"], 0);
+  EXPECT_GT(j["in_process"]["verifications"].get<int>(), 0);
+  EXPECT_GT(j["http_vs_in_process"].get<double>(), 0.0);
+}

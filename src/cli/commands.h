@@ -19,6 +19,7 @@ void add_eval_commands(CLI::App& app, Context& ctx);      // eval, calibrate
 void add_bench_commands(CLI::App& app, Context& ctx);     // bench
 void add_document_commands(CLI::App& app, Context& ctx);  // document check, document portrait
 void add_serve_commands(CLI::App& app, Context& ctx);     // serve
+void add_loadtest_commands(CLI::App& app, Context& ctx);  // loadtest
 void add_registry_commands(CLI::App& app, Context& ctx);  // keys create/revoke, audit verify, purge
 
 }  // namespace simkyc::cli

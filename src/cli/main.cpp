@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_bench_commands(app, ctx);
   add_document_commands(app, ctx);
   add_serve_commands(app, ctx);
+  add_loadtest_commands(app, ctx);
   add_registry_commands(app, ctx);
 
   try {

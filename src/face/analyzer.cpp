@@ -2,9 +2,15 @@
 
 #include "core/clock.h"
 
+// OpenBLAS (which dlib's networks call for their matrix products).
+extern "C" void openblas_set_num_threads(int num_threads);
+
 namespace simkyc {
 
 Result<FaceAnalyzer> FaceAnalyzer::load(const std::filesystem::path& model_dir, const AnalyzerConfig& cfg) {
+  // simkyc runs faces in parallel itself (two faces per verification, many requests); OpenBLAS's
+  // own threads would then compete for the same cores and spin.  One BLAS thread per caller.
+  openblas_set_num_threads(1);
   FaceAnalyzer a;
   a.cfg_ = cfg;
   auto det = make_cascade_detector(model_dir, cfg.detector);
