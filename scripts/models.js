@@ -88,7 +88,9 @@ if (cmd === 'install') {
 }
 
 // Where a model's file is: converted models live in MODELS_DIR itself, the rest in their package.
-const modelPath = (m) => (m.converted_from ? path.join(dir, m.file) : path.join(dir, 'node_modules', m.package, m.file));
+// Files shipped in the repository itself ("in_repo": true, e.g. the liveness model trained by
+// tools/train_liveness.cpp) are relative to MODELS_DIR too; they are verified, never fetched.
+const modelPath = (m) => (m.converted_from || m.in_repo ? path.join(dir, m.file) : path.join(dir, 'node_modules', m.package, m.file));
 const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 if (cmd === 'install') {

@@ -69,6 +69,30 @@ Result<std::vector<std::uint8_t>> image_field(const Req& req, const json& body, 
   return out;
 }
 
+// Liveness challenge frames (issue 5): optional JSON field `frames: [{image: base64, ts_ms: int}]`.
+// Ensures: the decoded bytes, in order, at most 90 (the challenge's frame limit).  Errors: kBadRequest.
+struct ChallengeFrames {
+  std::vector<std::vector<std::uint8_t>> bytes;
+  std::vector<EncodedFrame> views;   // over `bytes`
+};
+Result<ChallengeFrames> challenge_frames(const Req& req, const json& body) {
+  ChallengeFrames out;
+  const auto it = body.find("frames");
+  if (req.is_multipart_form_data() || it == body.end() || it->is_null()) return out;
+  if (!it->is_array() || it->size() > 90) return make_error(Reason::kBadRequest, "frames must be an array of at most 90");
+  std::vector<std::int64_t> ts;
+  for (const auto& f : *it) {
+    if (!f.is_object() || !f.contains("ts_ms") || !f["ts_ms"].is_number_integer())
+      return make_error(Reason::kBadRequest, "each frame needs image (base64) and ts_ms (integer)");
+    auto img = image_field(req, f, "image");
+    if (!img) return img.error();
+    out.bytes.push_back(std::move(img.value()));
+    ts.push_back(f["ts_ms"].get<std::int64_t>());
+  }
+  for (std::size_t i = 0; i < out.bytes.size(); ++i) out.views.push_back({out.bytes[i], ts[i]});
+  return out;
+}
+
 std::string bearer(const Req& req) {
   const auto h = req.get_header_value("Authorization");
   if (h.rfind("Bearer ", 0) == 0) return h.substr(7);
@@ -215,7 +239,9 @@ struct ApiServer::Impl {
              if (!body) return send_error(res, body.error());
              auto live = image_field(req, *body, "image");
              if (!live) return send_error(res, live.error());
-             auto r = svc.submit_live(c, req.matches[1], *live);
+             auto frames = challenge_frames(req, *body);
+             if (!frames) return send_error(res, frames.error());
+             auto r = svc.submit_live(c, req.matches[1], *live, frames->views);
              if (!r) return send_error(res, r.error());
              for (const auto& [k, ms] : r->timings_ms) metrics.observe_stage(k, ms);
              metrics.count_decision(r->decision);

@@ -13,6 +13,7 @@
 #include "cli/format.h"
 #include "core/clock.h"
 #include "core/file.h"
+#include "liveness/engine.h"
 #include "policy/verifier.h"
 
 namespace simkyc::cli {
@@ -51,6 +52,34 @@ std::vector<double> repeat(int n, F&& f) {
     out.push_back(sw.elapsed_ms());
   }
   return out;
+}
+
+// Liveness rows (issue 5): the passive check of one face, and a full challenge evaluation over
+// 30 frames at 640x480 (the live photo, each frame slightly shifted so every frame is its own).
+Status add_liveness_rows(const Context& ctx, const cv::Mat& live, int n, std::vector<Row>& rows) {
+  auto engine = LivenessEngine::load(ctx.model_dir, LivenessConfig{});
+  if (!engine) return engine.error();
+  cv::Mat img;
+  cv::resize(live, img, cv::Size(640, 480));
+  auto det = make_hog_detector(DetectorConfig{});
+  if (!det) return det.error();
+  auto boxes = (*det)->detect(img);
+  if (!boxes || boxes->empty()) return make_error(Reason::kNoFace, "bench image");
+  const FaceBox box = boxes->front();
+  rows.push_back(summarize("liveness passive (" + (*engine)->model_info().name + ", per frame)", "640x480",
+                           repeat(n, [&] { (void)(*engine)->check_passive(img, box); })));
+  std::vector<TimedFrame> frames;
+  for (int i = 0; i < 30; ++i) {
+    cv::Mat shifted;
+    const cv::Mat m = (cv::Mat_<double>(2, 3) << 1, 0, i % 5, 0, 1, i / 5);
+    cv::warpAffine(img, shifted, m, img.size(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+    frames.push_back({shifted, 100 * i});
+  }
+  ChallengeSpec spec;
+  spec.actions = {Action::kBlink, Action::kTurnLeft};
+  rows.push_back(summarize("liveness challenge (30 frames, full evaluation)", "640x480",
+                           repeat(std::max(1, n / 4), [&] { (void)(*engine)->check_challenge(std::span<const TimedFrame>(frames), spec); })));
+  return ok_status();
 }
 
 double peak_rss_mb() {
@@ -94,6 +123,7 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
     rows.push_back(summarize("embed (dlib ResNet)", size, repeat(n, [&] { d = *(*emb)->embed(chip); })));
     rows.push_back(summarize("compare", size, repeat(n, [&] { (void)similarity(d, d); })));
   }
+  if (auto st = add_liveness_rows(ctx, live->bgr, n, rows); !st) return report_error(st.error(), a.json);
   for (bool parallel : {false, true}) {
     VerifierConfig vc;
     vc.parallel = parallel;

@@ -111,7 +111,9 @@ int run_loadtest(const Context& ctx, const LoadArgs& a) {
   ServiceConfig sc;
   sc.channel_fmr = {{"counter", 1e-3}, {"online", 1e-3}};
   sc.rate_max_failures = 1 << 30;
-  auto service = Service::create(**store, *vault, *analyzer, proto->calibration(), sc);
+  auto liveness = LivenessEngine::load(ctx.model_dir, sc.liveness_engine);   // counter: passive check
+  if (!liveness) return report_error(liveness.error(), a.json_out);
+  auto service = Service::create(**store, *vault, *analyzer, proto->calibration(), sc, {}, std::move(liveness.value()));
   if (!service) return report_error(service.error(), a.json_out);
   auto key = (*service)->create_key(std::nullopt, "load", Role::kClerk);
   Metrics metrics;

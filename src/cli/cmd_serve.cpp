@@ -27,6 +27,34 @@ extern "C" void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
+// "liveness": {"channels": {"counter": ["passive"], "online": ["passive", "challenge"]},
+//              "on_fail": "fail" | "review", "model": "lbp_svm_v1", "target_bpcer": 0.05,
+//              "mirrored_frames": false}   (docs/liveness.md)
+Status read_liveness_settings(const nlohmann::json& v, ServiceConfig& c) {
+  for (const auto& [k, x] : v.items()) {
+    if (k == "channels") {
+      c.liveness.channels.clear();
+      for (const auto& [channel, checks] : x.items()) {
+        LivenessRequirement r{false, false};
+        for (const auto& check : checks) {
+          if (check == "passive") r.passive = true;
+          else if (check == "challenge") r.challenge = true;
+          else return make_error(Reason::kConfigError, "liveness checks: passive or challenge");
+        }
+        c.liveness.channels[channel] = r;
+      }
+    } else if (k == "on_fail") {
+      if (x == "fail") c.liveness.on_fail = Decision::kFail;
+      else if (x == "review") c.liveness.on_fail = Decision::kReview;
+      else return make_error(Reason::kConfigError, "liveness on_fail: fail or review");
+    } else if (k == "model") c.liveness_engine.passive.model = x.get<std::string>();
+    else if (k == "target_bpcer") c.liveness_engine.passive.target_bpcer = x.get<double>();
+    else if (k == "mirrored_frames") c.liveness_engine.challenge.mirrored = x.get<bool>();
+    else return make_error(Reason::kConfigError, "unknown liveness setting '" + k + "'");
+  }
+  return ok_status();
+}
+
 // Reads the optional JSON config file into the service settings.  Unknown keys are an error
 // (a typo must not silently keep a default).
 Result<ServiceConfig> load_service_config(const std::string& path) {
@@ -52,6 +80,9 @@ Result<ServiceConfig> load_service_config(const std::string& path) {
       else if (k == "max_image_bytes") c.limits.max_bytes = v.get<std::uint64_t>();
       else if (k == "retention_sessions_days") c.retention.sessions_days = v.get<std::int64_t>();
       else if (k == "retention_templates_days") c.retention.templates_days = v.get<std::int64_t>();
+      else if (k == "liveness") {
+        if (auto st = read_liveness_settings(v, c); !st) return make_error(Reason::kConfigError, path + ": " + st.error().detail);
+      }
       else return make_error(Reason::kConfigError, path + ": unknown setting '" + k + "'");
     }
   } catch (const nlohmann::json::exception& e) {
@@ -100,7 +131,9 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   auto table = load_calibration(a.calibration.empty() ? default_calibration_path(ctx.model_dir, model)
                                                      : std::filesystem::path(a.calibration));
   if (!table) return report_error(table.error(), false);
-  auto service = Service::create(**store, *vault, *analyzer, *table, *cfg);
+  auto liveness = LivenessEngine::load(ctx.model_dir, cfg->liveness_engine);
+  if (!liveness) return report_error(liveness.error(), false);
+  auto service = Service::create(**store, *vault, *analyzer, *table, *cfg, {}, std::move(liveness.value()));
   if (!service) return report_error(service.error(), false);
   Metrics metrics;
   ApiServer server(**service, metrics, sc);

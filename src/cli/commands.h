@@ -21,5 +21,6 @@ void add_document_commands(CLI::App& app, Context& ctx);  // document check, doc
 void add_serve_commands(CLI::App& app, Context& ctx);     // serve
 void add_loadtest_commands(CLI::App& app, Context& ctx);  // loadtest
 void add_registry_commands(CLI::App& app, Context& ctx);  // keys create/revoke, audit verify, purge
+void add_liveness_commands(CLI::App& app, Context& ctx);  // liveness eval, calibrate, check, challenge
 
 }  // namespace simkyc::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_serve_commands(app, ctx);
   add_loadtest_commands(app, ctx);
   add_registry_commands(app, ctx);
+  add_liveness_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

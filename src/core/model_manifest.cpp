@@ -16,10 +16,15 @@ Result<ModelFile> find_model(const std::filesystem::path& model_dir, const std::
     const auto& m = j["models"][id];
     ModelFile f;
     f.id = id;
-    f.package = m.at("package").get<std::string>();
+    // A converted model (e.g. ONNX made at set-up from a package's file) lives in model_dir itself
+    // and takes its package from the file it was converted from.
+    const bool converted = m.contains("converted_from");
+    const auto& src = converted ? j["models"].at(m["converted_from"].at(0).get<std::string>()) : m;
+    f.package = src.at("package").get<std::string>();
     f.package_version = j.at("packages").at(f.package).at("version").get<std::string>();
     f.sha256 = m.at("sha256").get<std::string>();
-    f.path = model_dir / "node_modules" / f.package / m.at("file").get<std::string>();
+    f.path = converted ? model_dir / m.at("file").get<std::string>()
+                       : model_dir / "node_modules" / f.package / m.at("file").get<std::string>();
     std::error_code ec;
     if (!std::filesystem::is_regular_file(f.path, ec))
       return make_error(Reason::kModelError, "missing " + f.path.string() + " (run scripts/setup.sh)");

@@ -13,7 +13,7 @@ struct ModelFile {
   std::string package;            // package that ships it, e.g. "face-recognition-models"
   std::string package_version;    // pinned version
   std::string sha256;             // expected checksum (verified by scripts/setup.sh)
-  std::filesystem::path path;     // absolute path of the file
+  std::filesystem::path path;     // absolute path of the file (converted models: in model_dir)
 };
 
 // Requires: model_dir holds manifest.json (and node_modules/ after scripts/setup.sh).

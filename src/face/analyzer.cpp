@@ -13,11 +13,11 @@ Result<FaceAnalyzer> FaceAnalyzer::load(const std::filesystem::path& model_dir, 
   openblas_set_num_threads(1);
   FaceAnalyzer a;
   a.cfg_ = cfg;
-  auto det = make_cascade_detector(model_dir, cfg.detector);
+  auto det = make_detector(model_dir, cfg.detector_id, cfg.detector);
   if (!det) return det.error();
   auto lm = make_dlib_landmarker(model_dir, 5);
   if (!lm) return lm.error();
-  auto emb = make_dlib_resnet_embedder(model_dir);
+  auto emb = make_embedder(model_dir, cfg.embedder_id);
   if (!emb) return emb.error();
   a.detector_ = std::move(det.value());
   a.landmarker_ = std::move(lm.value());
@@ -52,7 +52,9 @@ Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
   fa.landmarks = std::move(lm.value());
 
   sw.restart();
-  fa.chip = align_face(bgr, fa.landmarks, embedder_->info().input_size);
+  const ModelInfo info = embedder_->info();
+  const bool own_chip = info.chip == "aligned" && info.chip_padding == 0.25;   // the quality chip is the embedder's
+  fa.chip = align_face(bgr, fa.landmarks, own_chip ? info.input_size : 150);
   fa.timings_ms["align"] = sw.elapsed_ms();
 
   sw.restart();
@@ -62,7 +64,7 @@ Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
 
   if (embed) {
     sw.restart();
-    auto d = embedder_->embed(fa.chip);
+    auto d = embedder_->embed(own_chip ? fa.chip : make_embedder_chip(bgr, fa.box, fa.landmarks, info));
     fa.timings_ms["embed"] = sw.elapsed_ms();
     if (!d) return d.error();
     fa.descriptor = std::move(d.value());

@@ -16,6 +16,8 @@ namespace simkyc {
 
 struct AnalyzerConfig {
   DetectorConfig detector;
+  std::string detector_id = "hog+mmod";        // make_detector's names
+  std::string embedder_id = "dlib_resnet_v1";  // make_embedder's ids
   QualityConfig quality;
   // Faces narrower than this fraction of the main (largest) face are treated as background
   // and ignored; a larger second face gives MULTIPLE_FACES.
@@ -25,7 +27,7 @@ struct AnalyzerConfig {
 struct FaceAnalysis {
   FaceBox box;                  // the main (largest) face
   Landmarks landmarks;          // 5 points
-  FaceChip chip;                // 150 px aligned
+  FaceChip chip;                // aligned, padding 0.25: the embedder's size if it takes such chips, else 150 px
   QualityReport quality;        // quality.reasons may also hold kMultipleFaces
   Descriptor descriptor;        // empty when analyze() was asked not to embed
   int faces_found = 0;          // faces above the background size rule

@@ -38,4 +38,14 @@ Result<std::unique_ptr<Detector>> make_mmod_detector(const std::filesystem::path
 Result<std::unique_ptr<Detector>> make_cascade_detector(const std::filesystem::path& model_dir,
                                                         const DetectorConfig& cfg);
 
+// Converted networks run by OpenCV dnn (docs/inference.md): "blazeface_v1" (MediaPipe BlazeFace,
+// 256x256 letterboxed, any image size; boxes mapped to dlib's HOG box geometry so that the dlib
+// landmarkers fit them).  Errors: kModelError.
+Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path& model_dir, const std::string& id,
+                                                    const DetectorConfig& cfg);
+
+// Any detector by name: "hog", "mmod", "hog+mmod" (the cascade), "blazeface" (= "blazeface_v1").
+Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,
+                                                const DetectorConfig& cfg);
+
 }  // namespace simkyc

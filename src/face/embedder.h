@@ -22,4 +22,19 @@ class Embedder {
 // dlib ResNet-29 metric network ("dlib_resnet_v1"): 150x150 chip, 128 dims.
 Result<std::unique_ptr<Embedder>> make_dlib_resnet_embedder(const std::filesystem::path& model_dir);
 
+// Converted networks run by OpenCV dnn (docs/inference.md):
+//   "faceres_v1"          HSE faceres, 224x224 box chip (detector box + 5% a side), BGR minus the
+//                         VGG means, 1024 dims
+//   "mobilefacenet_v1"    MobileFaceNet, 112x112 aligned chip, (RGB - 127.5) / 128, 192 dims
+//   "dlib_resnet_onnx_v1" the dlib ResNet above converted to ONNX: same chip, same descriptor
+// Errors: kModelError (unknown id, missing or unreadable model).
+Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id);
+
+// Any embedder by model id: "dlib_resnet_v1" or one of make_dnn_embedder's.
+Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id);
+
+// The chip `info` asks for, from the image, the detector box and the landmarks.
+// Ensures: info.input_size square 8UC3.
+FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info);
+
 }  // namespace simkyc

@@ -34,6 +34,11 @@ struct ModelInfo {
   std::string sha256;
   int input_size = 0;      // chip side in pixels (embedders)
   int dims = 0;            // descriptor length (embedders)
+  // Embedders: the chip they expect (see make_embedder_chip).  "aligned": align_face with
+  // chip_padding; "box": the detector box widened by box_margin of its side, stretched square.
+  std::string chip = "aligned";
+  double chip_padding = 0.25;
+  double box_margin = 0.0;
 };
 
 }  // namespace simkyc

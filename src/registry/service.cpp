@@ -77,7 +77,8 @@ Service::Service(Store& store, const Vault& vault, CalibrationTable cal, Service
       now_(clock ? std::move(clock) : Clock(system_now)) {}
 
 Result<std::unique_ptr<Service>> Service::create(Store& store, const Vault& vault, const FaceAnalyzer& analyzer,
-                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock) {
+                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock,
+                                                 std::shared_ptr<LivenessEngine> liveness) {
   if (calibration.model != analyzer.embedder_info().name)
     return make_error(Reason::kConfigError, "calibration is for " + calibration.model);
   for (const auto& [channel, fmr] : cfg.channel_fmr) {
@@ -85,8 +86,14 @@ Result<std::unique_ptr<Service>> Service::create(Store& store, const Vault& vaul
     if (!t) return make_error(Reason::kCalibrationMissing, "channel " + channel + ": " + t.error().detail);
   }
   if (auto t = calibration.threshold_for(cfg.review_fmr); !t) return t.error();
+  for (const auto& [channel, fmr] : cfg.channel_fmr) {
+    const auto req = cfg.liveness.required(channel);
+    if ((req.passive || req.challenge) && !liveness)
+      return make_error(Reason::kConfigError, "channel " + channel + " requires liveness checks: no liveness engine");
+  }
   std::unique_ptr<Service> s(new Service(store, vault, std::move(calibration), std::move(cfg), std::move(clock)));
   s->prototype_ = std::make_unique<FaceAnalyzer>(analyzer.clone());
+  s->liveness_ = std::move(liveness);
   return s;
 }
 
@@ -261,7 +268,8 @@ void Service::count_failure(const std::string& scope) {
 }
 
 Result<DecisionView> Service::submit_live(const Caller& c, const std::string& session_id,
-                                          std::span<const std::uint8_t> live_image) {
+                                          std::span<const std::uint8_t> live_image,
+                                          std::span<const EncodedFrame> frames) {
   auto sr = open_session(c, session_id, true);
   if (!sr) return sr.error();
   SessionRecord s = std::move(sr.value());
@@ -297,6 +305,10 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   };
   if (doc.value("expired", false)) to_review(Reason::kDocumentExpired);
   if (doc.value("minor", false) && cfg_.minor_action == "review") to_review(Reason::kMinorNeedsGuardian);
+  // Liveness (issue 5): never PASS when a required check is missing or any check failed.
+  auto lo = check_liveness(s, img->bgr, *fa, frames);
+  if (!lo) return lo.error();   // e.g. a challenge frame that is not an image: a retake
+  apply_liveness(pr, *lo, cfg_.liveness.required(s.channel), cfg_.liveness.on_fail);
 
   s.state = "decided";
   s.decision = std::string(to_string(pr.decision));

@@ -17,8 +17,10 @@
 
 #include "face/analyzer.h"
 #include "image/image.h"
+#include "liveness/engine.h"
 #include "match/match.h"
 #include "policy/decision.h"
+#include "policy/liveness_policy.h"
 #include "registry/crypto.h"
 #include "registry/store.h"
 
@@ -38,6 +40,8 @@ struct ServiceConfig {
   std::string consent_version = "2026-01";
   ImageLimits limits;
   RetentionPolicy retention;
+  LivenessPolicy liveness;                    // checks each channel requires; FAIL or REVIEW when one fails
+  LivenessConfig liveness_engine;             // model, target BPCER, challenge thresholds (for LivenessEngine::load)
 };
 
 struct Caller {
@@ -82,8 +86,11 @@ class Service {
  public:
   // Requires: store and vault outlive the service; analyzer loaded; calibration for its model.
   // Errors: kCalibrationMissing when a channel's FMR is outside the calibration table.
+  // liveness: the engine for the checks cfg.liveness requires (kConfigError when one is required
+  // and none is given).
   static Result<std::unique_ptr<Service>> create(Store& store, const Vault& vault, const FaceAnalyzer& analyzer,
-                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock = {});
+                                                 CalibrationTable calibration, ServiceConfig cfg, Clock clock = {},
+                                                 std::shared_ptr<LivenessEngine> liveness = nullptr);
 
   // API keys: `sk_<key id>_<secret>`.  Errors: kUnauthorized (unknown, revoked or malformed).
   Result<Caller> authenticate(std::string_view api_key);
@@ -103,11 +110,15 @@ class Service {
   //   kMultipleFaces, image-guard codes.
   Result<DocumentOutcome> submit_document(const Caller& c, const std::string& session_id, const DocumentInput& in);
   // Compares the live capture with the document portrait and decides.  Failed attempts count
-  // towards the device and ID rate limits.
+  // towards the device and ID rate limits.  Liveness (cfg.liveness): the passive check runs on
+  // live_image; `frames` (optional; required on channels asking for the challenge) are the
+  // challenge's frames with capture times (Unix ms), checked against the session's challenge and
+  // against frames already used by other sessions.  A failed liveness check is FAIL or REVIEW.
   // Errors: kRateLimited, kDocumentRequired, kConsentRequired, kSessionExpired, kSessionDecided,
   //   kNotFound, image-guard codes.
   Result<DecisionView> submit_live(const Caller& c, const std::string& session_id,
-                                   std::span<const std::uint8_t> live_image);
+                                   std::span<const std::uint8_t> live_image,
+                                   std::span<const EncodedFrame> frames = {});
   Result<DecisionView> get_decision(const Caller& c, const std::string& session_id);
   // Requires: the session PASSed (or its REVIEW was resolved to PASS) and is not a re-verification.
   // Errors: kSessionNotPassed, kPhoneNumberInvalid, kNumberLimitReached, kNumberAlreadyRegistered.
@@ -136,6 +147,9 @@ class Service {
   Result<SessionRecord> open_session(const Caller& c, const std::string& session_id, bool require_consent);
   bool locked(const std::string& scope);
   void count_failure(const std::string& scope);
+  // Liveness of one live capture (service_liveness.cpp).
+  Result<LivenessOutcome> check_liveness(const SessionRecord& s, const cv::Mat& live, const FaceAnalysis& fa,
+                                         std::span<const EncodedFrame> frames);
 
   Store& store_;
   const Vault& vault_;
@@ -145,6 +159,7 @@ class Service {
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<FaceAnalyzer>> pool_;
   std::unique_ptr<FaceAnalyzer> prototype_;
+  std::shared_ptr<LivenessEngine> liveness_;
 };
 
 // Normalises a phone number to E.164 ("+" and 8-15 digits; spaces, dashes and brackets dropped).

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs a TensorFlow.js graph model with TF.js itself (CPU backend) on one input tensor: the
 // reference that tests/test_dnn.cpp compares the converted ONNX models against.
-//   node reference.js MODEL.json INPUT.f32 N,H,W,C OUTPUT_NODE... [--modules DIR]
-//     INPUT.f32   raw little-endian float32 values in TF's NHWC order
+//   node reference.js MODEL.json N,H,W,C OUTPUT_NODE[,OUTPUT_NODE...] INPUT.f32... [--modules DIR]
+//     INPUT.f32   raw little-endian float32 values in TF's NHWC order, one tensor a file
 //     --modules   node_modules holding @tensorflow/tfjs (default: models/tools/node_modules)
-// Prints one JSON object: { "OUTPUT_NODE": { "shape": [...], "data": [...] }, ... }.
+// Prints, as its last line, a JSON array with one object per input file:
+//   [{ "OUTPUT_NODE": { "shape": [...], "data": [...] }, ... }, ...]
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -18,10 +19,11 @@ async function main() {
     else pos.push(argv[i]);
   }
   if (pos.length < 4) {
-    console.error('usage: reference.js MODEL.json INPUT.f32 N,H,W,C OUTPUT_NODE... [--modules DIR]');
+    console.error('usage: reference.js MODEL.json N,H,W,C OUTPUT_NODE[,...] INPUT.f32... [--modules DIR]');
     process.exit(2);
   }
-  const [modelPath, inputPath, shapeArg, ...outputs] = pos;
+  const [modelPath, shapeArg, outputArg, ...inputs] = pos;
+  const outputs = outputArg.split(',');
   const tf = require(path.join(modules, '@tensorflow/tfjs'));
   await tf.setBackend('cpu');
   const model = JSON.parse(fs.readFileSync(modelPath, 'utf8'));
@@ -40,15 +42,20 @@ async function main() {
       signature: model.signature, userDefinedMetadata: model.userDefinedMetadata }),
   });
   const shape = shapeArg.split(',').map(Number);
-  const raw = fs.readFileSync(inputPath);
-  const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  if (values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error('input size does not match the shape');
-  const x = tf.tensor(values, shape, 'float32');
-  const res = graph.execute(x, outputs);
-  const list = Array.isArray(res) ? res : [res];
-  const out = {};
-  for (let i = 0; i < outputs.length; ++i) out[outputs[i]] = { shape: list[i].shape, data: Array.from(list[i].dataSync()) };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+  const results = [];
+  for (const inputPath of inputs) {
+    const raw = fs.readFileSync(inputPath);
+    const values = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    if (values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${inputPath}: size does not match the shape`);
+    const x = tf.tensor(values, shape, 'float32');
+    const res = graph.execute(x, outputs);
+    const list = Array.isArray(res) ? res : [res];
+    const out = {};
+    for (let i = 0; i < outputs.length; ++i) out[outputs[i]] = { shape: list[i].shape, data: Array.from(list[i].dataSync()) };
+    results.push(out);
+    tf.dispose([x, ...list]);
+  }
+  process.stdout.write(`\n${JSON.stringify(results)}\n`);
 }
 
 main().catch((e) => { console.error(`reference: ${e.message}`); process.exit(1); });

@@ -1,0 +1,114 @@
+// Face descriptors run by OpenCV dnn on converted networks (faceres, mobilefacenet, dlib ResNet).
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "face/embedder.h"
+#include "face/landmarks.h"
+#include "face/net_dnn.h"
+
+namespace simkyc {
+namespace {
+
+struct EmbedSpec {
+  const char* id;
+  int input_size;
+  int dims;
+  const char* output;
+  const char* chip;        // "aligned" or "box"
+  double chip_padding;     // aligned chips
+  double box_margin;       // box chips
+  cv::Scalar mean;         // per input channel, in the network's channel order
+  double scale;
+  bool rgb;                // the network takes RGB (else BGR)
+};
+
+// faceres: as its authors (HSE) feed it: a detector box with a small margin, stretched, BGR minus
+// the VGG channel means (Keras "caffe" preprocessing), no scaling.
+// mobilefacenet: (RGB - 127.5) / 128, its authors' normalisation.
+// dlib ResNet: dlib's input_rgb_image: (RGB - mean) / 256 with dlib's means.
+const EmbedSpec kSpecs[] = {
+    {"faceres_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, {103.939, 116.779, 123.68}, 1.0, false},
+    {"mobilefacenet_v1", 112, 192, "embeddings", "aligned", 0.1, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true},
+    {"dlib_resnet_onnx_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, {122.782, 117.001, 104.298}, 1.0 / 256.0, true},
+};
+
+class DnnEmbedder final : public Embedder {
+ public:
+  DnnEmbedder(DnnNet net, const EmbedSpec& spec) : net_(std::move(net)), spec_(spec) {}
+
+  Result<Descriptor> embed(const FaceChip& chip) override {
+    if (chip.bgr.empty() || chip.bgr.type() != CV_8UC3 || chip.bgr.cols != spec_.input_size ||
+        chip.bgr.rows != spec_.input_size)
+      return make_error(Reason::kInternal, std::string(spec_.id) + ": chip must be " +
+                                               std::to_string(spec_.input_size) + " px square 8UC3");
+    auto out = net_.run(make_blob(chip.bgr, spec_.mean, spec_.scale, spec_.rgb), {spec_.output});
+    if (!out) return out.error();
+    const cv::Mat& m = out->front();
+    if (static_cast<int>(m.total()) != spec_.dims) return make_error(Reason::kModelError, "unexpected output size");
+    Descriptor d(m.ptr<float>(), m.ptr<float>() + spec_.dims);
+    double n = 0;
+    for (float x : d) n += static_cast<double>(x) * x;
+    n = std::sqrt(n);
+    if (!(n > 0)) return make_error(Reason::kModelError, "zero descriptor");
+    for (float& x : d) x = static_cast<float>(x / n);
+    return d;
+  }
+
+  ModelInfo info() const override {
+    ModelInfo i = net_.info(spec_.input_size, spec_.dims);
+    i.chip = spec_.chip;
+    i.chip_padding = spec_.chip_padding;
+    i.box_margin = spec_.box_margin;
+    return i;
+  }
+
+  std::unique_ptr<Embedder> clone() const override {
+    auto n = net_.fresh();
+    if (!n) return nullptr;
+    return std::make_unique<DnnEmbedder>(std::move(n.value()), spec_);
+  }
+
+ private:
+  DnnNet net_;
+  EmbedSpec spec_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id) {
+  for (const auto& s : kSpecs) {
+    if (id != s.id) continue;
+    auto net = DnnNet::load(model_dir, id);
+    if (!net) return net.error();
+    return std::unique_ptr<Embedder>(std::make_unique<DnnEmbedder>(std::move(net.value()), s));
+  }
+  return make_error(Reason::kModelError, "unknown embedder '" + id + "'");
+}
+
+Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id) {
+  if (id == "dlib_resnet_v1") return make_dlib_resnet_embedder(model_dir);
+  return make_dnn_embedder(model_dir, id);
+}
+
+FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info) {
+  if (info.chip != "box") return align_face(bgr, landmarks, info.input_size, info.chip_padding);
+  // The box widened by box_margin of its size (half a side), clipped to the image, stretched.
+  const float mx = box.rect.width * static_cast<float>(info.box_margin) / 2.f;
+  const float my = box.rect.height * static_cast<float>(info.box_margin) / 2.f;
+  cv::Rect r(cv::Point(static_cast<int>(std::floor(box.rect.x - mx)), static_cast<int>(std::floor(box.rect.y - my))),
+             cv::Point(static_cast<int>(std::ceil(box.rect.x + box.rect.width + mx)),
+                       static_cast<int>(std::ceil(box.rect.y + box.rect.height + my))));
+  r &= cv::Rect(0, 0, bgr.cols, bgr.rows);
+  FaceChip chip;
+  if (r.width < 2 || r.height < 2) {
+    chip.bgr = cv::Mat(info.input_size, info.input_size, CV_8UC3, cv::Scalar::all(0));
+    return chip;
+  }
+  cv::resize(bgr(r), chip.bgr, cv::Size(info.input_size, info.input_size), 0, 0,
+             r.width > info.input_size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return chip;
+}
+
+}  // namespace simkyc

@@ -1,0 +1,224 @@
+// Proof of correctness of the converted networks (docs/inference.md): each ONNX model run by
+// OpenCV dnn against its reference on real photos — TensorFlow.js itself (CPU backend, run under
+// node by tools/tfjs2onnx/reference.js) for the TF.js models, dlib for the dlib ResNet.
+// Tolerances: descriptors cosine similarity >= 0.9999; scores (probabilities) within 1e-4;
+// BlazeFace's raw outputs within 1e-3 absolute + 1e-4 relative (they are logits and pixels).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/model_manifest.h"
+#include "face/net_dnn.h"
+#include "liveness/passive.h"
+#include "test_helpers.h"
+
+namespace simkyc {
+namespace {
+
+const char* const kPhotos[] = {"jolie-1.jpg", "arin-1.jpg", "chorong-1.jpg", "other-8.jpg"};
+
+double cosine(const float* a, const float* b, std::size_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+// Writes an NCHW blob (1x3xHxW) as TF's NHWC float32 file.
+std::string write_nhwc(const cv::Mat& blob, const std::string& path) {
+  const int h = blob.size[2], w = blob.size[3];
+  std::vector<float> v(static_cast<std::size_t>(h * w * 3));
+  const float* p = blob.ptr<float>();
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < h * w; ++i) v[static_cast<std::size_t>(i * 3 + c)] = p[c * h * w + i];
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  return path;
+}
+
+// Runs TF.js on the blobs; returns, per blob, output name -> values.
+std::vector<std::map<std::string, std::vector<float>>> tfjs_reference(const std::string& tfjs_id,
+                                                                      const std::vector<cv::Mat>& blobs,
+                                                                      const std::vector<std::string>& outputs) {
+  auto model = find_model(test::model_dir(), tfjs_id);
+  EXPECT_TRUE(model.ok()) << (model.ok() ? "" : model.error().describe());
+  if (!model) return {};
+  const auto dir = std::filesystem::temp_directory_path() / ("simkyc-dnn-" + std::to_string(::getpid()) + "-" + tfjs_id);
+  std::filesystem::create_directories(dir);
+  std::string cmd = "node " + std::string(SIMKYC_SOURCE_DIR) + "/tools/tfjs2onnx/reference.js " + model->path.string() + " 1," +
+                    std::to_string(blobs[0].size[2]) + "," + std::to_string(blobs[0].size[3]) + ",3 ";
+  for (std::size_t i = 0; i < outputs.size(); ++i) cmd += (i ? "," : "") + outputs[i];
+  for (std::size_t i = 0; i < blobs.size(); ++i) cmd += " " + write_nhwc(blobs[i], (dir / (std::to_string(i) + ".f32")).string());
+  cmd += " --modules " + test::model_dir() + "/tools/node_modules 2>/dev/null";
+  const auto r = test::run(cmd);
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(r.code, 0) << cmd;
+  std::vector<std::map<std::string, std::vector<float>>> res;
+  if (r.code != 0 || r.out.rfind("[{") == std::string::npos) return res;
+  for (const auto& item : nlohmann::json::parse(r.out.substr(r.out.rfind("[{")))) {
+    std::map<std::string, std::vector<float>> m;
+    for (const auto& o : outputs) m[o] = item.at(o).at("data").get<std::vector<float>>();
+    res.push_back(std::move(m));
+  }
+  return res;
+}
+
+struct Face {
+  cv::Mat bgr;
+  FaceBox box;
+  Landmarks landmarks;
+};
+
+std::vector<Face> faces() {
+  std::vector<Face> out;
+  for (const char* name : kPhotos) {
+    Face f{test::load_bgr(test::face(name)), {}, {}};
+    auto a = test::analyzer().analyze(f.bgr, false);
+    EXPECT_TRUE(a.ok()) << name;
+    if (!a) continue;
+    f.box = a->box;
+    f.landmarks = a->landmarks;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Embedder `id` (OpenCV dnn, through the Embedder interface) vs TF.js on the same chips.
+void expect_embedder_matches_tfjs(const std::string& id, const std::string& tfjs_id, const std::string& output,
+                                  cv::Scalar mean, double scale, bool rgb) {
+  auto emb = make_dnn_embedder(test::model_dir(), id);
+  ASSERT_TRUE(emb.ok()) << emb.error().describe();
+  std::vector<cv::Mat> blobs;
+  std::vector<Descriptor> ours;
+  for (const auto& f : faces()) {
+    const FaceChip chip = make_embedder_chip(f.bgr, f.box, f.landmarks, (*emb)->info());
+    blobs.push_back(make_blob(chip.bgr, mean, scale, rgb));
+    auto d = (*emb)->embed(chip);
+    ASSERT_TRUE(d.ok());
+    ours.push_back(*d);
+  }
+  const auto ref = tfjs_reference(tfjs_id, blobs, {output});
+  ASSERT_EQ(ref.size(), ours.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    const auto& r = ref[i].at(output);
+    ASSERT_EQ(r.size(), ours[i].size());
+    const double c = cosine(ours[i].data(), r.data(), r.size());
+    EXPECT_GE(c, 0.9999) << id << " on " << kPhotos[i];
+    std::printf("[ dnn ] %s vs TF.js on %s: cosine %.8f\n", id.c_str(), kPhotos[i], c);
+  }
+  // And different faces give different descriptors (the comparison is not vacuous).
+  EXPECT_LT(cosine(ours[0].data(), ours[1].data(), ours[0].size()), 0.999);
+}
+
+TEST(Dnn, FaceresMatchesTfjs) {
+  expect_embedder_matches_tfjs("faceres_v1", "tfjs_faceres", "global_pooling/Mean", {103.939, 116.779, 123.68}, 1.0, false);
+}
+
+TEST(Dnn, MobilefacenetMatchesTfjs) {
+  expect_embedder_matches_tfjs("mobilefacenet_v1", "tfjs_mobilefacenet", "embeddings", cv::Scalar::all(127.5), 1.0 / 128, true);
+}
+
+TEST(Dnn, FaceresGenderAndAgeHeadsMatchTfjs) {
+  auto net = DnnNet::load(test::model_dir(), "faceres_v1");
+  ASSERT_TRUE(net.ok());
+  auto emb = make_dnn_embedder(test::model_dir(), "faceres_v1");
+  ASSERT_TRUE(emb.ok());
+  std::vector<cv::Mat> blobs;
+  for (const auto& f : faces())
+    blobs.push_back(make_blob(make_embedder_chip(f.bgr, f.box, f.landmarks, (*emb)->info()).bgr, {103.939, 116.779, 123.68}, 1.0, false));
+  const std::vector<std::string> outs = {"gender_pred/Sigmoid", "age_pred/Softmax"};
+  const auto ref = tfjs_reference("tfjs_faceres", blobs, outs);
+  ASSERT_EQ(ref.size(), blobs.size());
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    auto o = net->run(blobs[i], outs);
+    ASSERT_TRUE(o.ok());
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+      const auto& r = ref[i].at(outs[k]);
+      ASSERT_EQ(r.size(), (*o)[k].total());
+      for (std::size_t j = 0; j < r.size(); ++j) EXPECT_NEAR((*o)[k].ptr<float>()[j], r[j], 1e-4) << outs[k] << " " << j;
+    }
+  }
+}
+
+TEST(Dnn, BlazefaceMatchesTfjs) {
+  auto net = DnnNet::load(test::model_dir(), "blazeface_v1");
+  ASSERT_TRUE(net.ok()) << net.error().describe();
+  std::vector<cv::Mat> blobs;
+  for (const char* name : kPhotos) {
+    cv::Mat img = test::load_bgr(test::face(name)), sq;
+    cv::resize(img, sq, cv::Size(256, 256), 0, 0, cv::INTER_AREA);
+    blobs.push_back(make_blob(sq, cv::Scalar::all(127.5), 1.0 / 127.5, true));
+  }
+  const std::vector<std::string> outs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
+  const auto ref = tfjs_reference("tfjs_blazeface", blobs, outs);
+  ASSERT_EQ(ref.size(), blobs.size());
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    auto o = net->run(blobs[i], outs);
+    ASSERT_TRUE(o.ok());
+    double worst = 0;
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+      const auto& r = ref[i].at(outs[k]);
+      ASSERT_EQ(r.size(), (*o)[k].total());
+      for (std::size_t j = 0; j < r.size(); ++j) {
+        const double d = std::abs((*o)[k].ptr<float>()[j] - r[j]);
+        worst = std::max(worst, d / (1e-3 + 1e-4 * std::abs(r[j])));
+        ASSERT_LE(d, 1e-3 + 1e-4 * std::abs(r[j])) << outs[k] << "[" << j << "] on " << kPhotos[i];
+      }
+    }
+    std::printf("[ dnn ] blazeface vs TF.js on %s: worst error %.3f of the tolerance\n", kPhotos[i], worst);
+  }
+}
+
+TEST(Dnn, BlazefaceFindsTheFacesHogFinds) {
+  auto det = make_dnn_detector(test::model_dir(), "blazeface_v1", DetectorConfig{});
+  ASSERT_TRUE(det.ok()) << det.error().describe();
+  for (const auto& f : faces()) {
+    auto boxes = (*det)->detect(f.bgr);
+    ASSERT_TRUE(boxes.ok());
+    ASSERT_FALSE(boxes->empty());
+    const cv::Rect2f& b = boxes->front().rect;
+    const float inter = (b & f.box.rect).area();
+    EXPECT_GT(inter / (b.area() + f.box.rect.area() - inter), 0.5f) << b << " vs HOG " << f.box.rect;
+  }
+}
+
+TEST(Dnn, AntispoofMatchesTfjs) {
+  auto model = make_dnn_liveness_model(test::model_dir(), "antispoof_v1");
+  ASSERT_TRUE(model.ok()) << model.error().describe();
+  std::vector<cv::Mat> blobs;
+  std::vector<float> ours;
+  for (const auto& f : faces()) {
+    cv::Mat crop = face_crop(f.bgr, f.box), in;
+    cv::resize(crop, in, cv::Size(128, 128), 0, 0, crop.cols > 128 ? cv::INTER_AREA : cv::INTER_LINEAR);
+    blobs.push_back(make_blob(in, cv::Scalar::all(0), 1.0 / 255, true));
+    auto s = (*model)->attack_score(crop);
+    ASSERT_TRUE(s.ok());
+    ours.push_back(*s);
+  }
+  const auto ref = tfjs_reference("tfjs_antispoof", blobs, {"Identity"});
+  ASSERT_EQ(ref.size(), ours.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_NEAR(ours[i], 1.f - ref[i].at("Identity")[0], 1e-4) << kPhotos[i];
+    std::printf("[ dnn ] antispoof on %s: attack score %.6f, TF.js %.6f\n", kPhotos[i], ours[i], 1.f - ref[i].at("Identity")[0]);
+  }
+}
+
+TEST(Dnn, ConvertedFilesAreTheManifests) {
+  // scripts/models.js checks the SHA-256 of every converted file; here: each loads and says so.
+  for (const char* id : {"faceres_v1", "mobilefacenet_v1", "blazeface_v1", "antispoof_v1"}) {
+    auto net = DnnNet::load(test::model_dir(), id);
+    ASSERT_TRUE(net.ok()) << id << ": " << net.error().describe();
+    EXPECT_EQ(net->file().sha256.size(), 64u);
+  }
+}
+
+}  // namespace
+}  // namespace simkyc
