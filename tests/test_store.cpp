@@ -248,6 +248,26 @@ TEST(Store, DecisionIsSavedOnceAndReviewOpensAnItem) {
   EXPECT_EQ(decision->details_json.find(kIdNumber), std::string::npos);
 }
 
+TEST(Store, TemplateIsWrittenAsGiven) {
+  TempDir dir("store");
+  auto st = open_store(dir.file("simkyc.db"));
+  auto s = session("op1", "sess-t");
+  ASSERT_TRUE(st->create_session(s).ok());
+  s.id_hash = "h1";
+  s.template_sealed = test_vault().seal("template", "portrait:sess-t");
+  ASSERT_TRUE(st->save_document(s).ok());
+  EXPECT_EQ(st->get_session("op1", "sess-t").value()->template_sealed, s.template_sealed);
+  // Deciding with an empty template drops the stored one (templates_days == 0).
+  s.template_sealed.clear();
+  s.decision = "FAIL";
+  s.reasons_json = R"(["MATCH_BELOW_THRESHOLD"])";
+  ASSERT_TRUE(st->save_decision(s, "k").ok());
+  const auto after = st->get_session("op1", "sess-t").value();
+  EXPECT_TRUE(after->template_sealed.empty());
+  EXPECT_EQ(after->id_hash, "h1");
+  EXPECT_TRUE(st->list_reviews("op1", "").value().empty());
+}
+
 TEST(Store, RegistrationLimitHoldsUnder16ConcurrentThreads) {
   for (int round = 0; round < 5; ++round) {
     TempDir dir("store");

@@ -9,10 +9,15 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <opencv2/imgcodecs.hpp>
+
 #include "cli/commands.h"
+#include "cli/format.h"
 #include "core/file.h"
 #include "document/id_number.h"
 #include "document/mrz.h"
+#include "document/portrait.h"
+#include "image/image.h"
 
 namespace simkyc::cli {
 namespace {
@@ -180,6 +185,40 @@ int run_check(const CheckOptions& o) {
   return check->ok() ? 0 : 1;
 }
 
+struct PortraitOptions {
+  std::string image, out;
+  bool json = false;
+};
+
+int run_portrait(const Context& ctx, const PortraitOptions& o) {
+  auto img = load_image(o.image);
+  if (!img) return report_error(img.error(), o.json);
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  if (!analyzer) return report_error(analyzer.error(), o.json);
+  auto p = doc::extract_portrait(img->bgr, *analyzer);
+  if (!p) {
+    if (p.error().reason == Reason::kModelError) return report_error(p.error(), o.json);
+    if (o.json) print_json({{"ok", false}, {"reasons", reasons_json({p.error().reason})}, {"detail", p.error().detail}});
+    else std::cout << "no usable portrait: " << p.error().describe() << "\n  " << info(p.error().reason).hint << "\n";
+    return 1;
+  }
+  if (!o.out.empty() && !cv::imwrite(o.out, p->crop))
+    return report_error(make_error(Reason::kIoError, "cannot write " + o.out), o.json);
+  if (o.json) {
+    auto j = analysis_json(p->face);
+    j["ok"] = true;
+    j["image"] = {{"width", img->bgr.cols}, {"height", img->bgr.rows}, {"format", to_string(img->format)}};
+    j["crop"] = {{"width", p->crop.cols}, {"height", p->crop.rows}};
+    print_json(j);
+  } else {
+    std::cout << "one face, crop " << p->crop.cols << "x" << p->crop.rows << ", inter-eye "
+              << static_cast<int>(p->face.quality.inter_eye_px) << " px"
+              << (p->face.quality.ok() ? "" : " (quality notes below)") << "\n";
+    for (Reason r : p->face.quality.reasons) std::cout << "  - " << code(r) << ": " << info(r).hint << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_document_commands(CLI::App& app, Context& ctx) {
@@ -215,6 +254,16 @@ void add_document_commands(CLI::App& app, Context& ctx) {
       "  simkyc document check --mrz-file mrz.txt --json\n"
       "  simkyc document check --mrz 'P<UTO...\\nL898902C36...'");
   check->callback([opts, &ctx] { ctx.exit_code = run_check(*opts); });
+
+  auto popts = std::make_shared<PortraitOptions>();
+  auto* portrait = document->add_subcommand(
+      "portrait",
+      "Find the one usable face on a document portrait (chip photo ~102x126, or a card scan).\n"
+      "Exit codes: 0 one usable face, 1 no face / several faces / too small, 2 input error.");
+  portrait->add_option("image", popts->image, "Portrait image (BMP, JPEG, JPEG 2000, PNG, ...)")->required();
+  portrait->add_option("--out", popts->out, "Write the face crop here (.png, .jpg)");
+  portrait->add_flag("--json", popts->json, "Print JSON");
+  portrait->callback([popts, &ctx] { ctx.exit_code = run_portrait(ctx, *popts); });
 }
 
 }  // namespace simkyc::cli

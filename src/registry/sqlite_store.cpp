@@ -674,11 +674,9 @@ class SqliteStore final : public Store {
       auto c = pool_.acquire();
       Tx tx(*c, Tx::kWrite);
       check_open_session(*c, s.operator_id, s.id);
-      Stmt(*c, "UPDATE sessions SET id_hash = ?, id_sealed = ?, document_json = ?, "
-               "template_sealed = CASE WHEN length(?) > 0 THEN ? ELSE template_sealed END "
+      Stmt(*c, "UPDATE sessions SET id_hash = ?, id_sealed = ?, document_json = ?, template_sealed = ? "
                "WHERE id = ? AND operator_id = ?")
-          .bind_all(s.id_hash, s.id_sealed, s.document_json, s.template_sealed, s.template_sealed, s.id,
-                    s.operator_id)
+          .bind_all(s.id_hash, s.id_sealed, s.document_json, s.template_sealed, s.id, s.operator_id)
           .run();
       tx.commit();
       return ok_status();
@@ -694,11 +692,10 @@ class SqliteStore final : public Store {
       check_open_session(*c, s.operator_id, s.id);
       const std::int64_t at = s.decided_at ? *s.decided_at : now_seconds();
       Stmt(*c, "UPDATE sessions SET state = 'decided', decision = ?, reasons_json = ?, score = ?, threshold = ?, "
-               "fmr = ?, model = ?, decided_at = ?, "
-               "template_sealed = CASE WHEN length(?) > 0 THEN ? ELSE template_sealed END "
+               "fmr = ?, model = ?, decided_at = ?, template_sealed = ? "
                "WHERE id = ? AND operator_id = ?")
-          .bind_all(s.decision, s.reasons_json, s.score, s.threshold, s.fmr, s.model, at, s.template_sealed,
-                    s.template_sealed, s.id, s.operator_id)
+          .bind_all(s.decision, s.reasons_json, s.score, s.threshold, s.fmr, s.model, at, s.template_sealed, s.id,
+                    s.operator_id)
           .run();
       nlohmann::json details = {{"decision", s.decision}, {"threshold", s.threshold}, {"fmr", s.fmr},
                                 {"model", s.model}};

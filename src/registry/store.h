@@ -124,8 +124,9 @@ class Store {
                                                            const std::string& id) = 0;
   virtual Status record_consent(const std::string& operator_id, const std::string& session_id,
                                 const std::string& version, std::int64_t at, const std::string& actor) = 0;
-  virtual Status save_document(const SessionRecord& s) = 0;   // id_hash, id_sealed, document_json
+  virtual Status save_document(const SessionRecord& s) = 0;   // id_hash, id_sealed, document_json, template_sealed
   // Stores the decision (and opens a review item when decision == "REVIEW"), with its audit entry.
+  // template_sealed is written as given: an empty one drops the stored template.
   // Errors: kSessionDecided when the session already has a decision.
   virtual Status save_decision(const SessionRecord& s, const std::string& actor) = 0;
 
