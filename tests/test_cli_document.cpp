@@ -10,25 +10,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "test_helpers.h"
+
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout only; stderr goes to /dev/null unless asked for
-};
+using simkyc::test::Run;
 
 // Runs `simkyc ARGS REDIRECT` through the shell (ARGS must be shell-quoted by the caller).
-Run simkyc(const std::string& args, const std::string& redirect = "2>/dev/null") {
-  const std::string cmd = std::string("'") + SIMKYC_BINARY + "' " + args + " " + redirect;
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+// stdout only; stderr goes to /dev/null unless asked for.
+Run cli(const std::string& args, const std::string& redirect = "2>/dev/null") {
+  return simkyc::test::run(std::string("'") + SIMKYC_BINARY + "' " + args + " " + redirect);
 }
 
 nlohmann::json json_of(const Run& r) {
@@ -49,15 +40,15 @@ std::filesystem::path temp_file(const std::string& name, const std::string& cont
 }  // namespace
 
 TEST(CliDocument, ValidIdNumberExitsZero) {
-  const auto r = simkyc("document check --id-number 11010519491231002X --at 2024-05-01");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli("document check --id-number 11010519491231002X --at 2024-05-01");
+  EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("VALID"), std::string::npos);
   EXPECT_NE(r.out.find("Beijing"), std::string::npos);
 }
 
 TEST(CliDocument, IdNumberJson) {
-  const auto r = simkyc("document check --id-number 320102200606020030 --at 2024-06-01 --json");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli("document check --id-number 320102200606020030 --at 2024-06-01 --json");
+  EXPECT_EQ(r.code, 0);
   const auto j = json_of(r);
   ASSERT_TRUE(j.is_object()) << r.out;
   for (const char* key : {"kind", "valid", "expired", "ok", "birth_date", "expiry_date", "age",
@@ -71,30 +62,30 @@ TEST(CliDocument, IdNumberJson) {
 }
 
 TEST(CliDocument, InvalidIdNumberExitsOneWithCode) {
-  const auto r = simkyc("document check --id-number 110105194912310021 --at 2024-05-01 --json");
-  EXPECT_EQ(r.exit_code, 1);
+  const auto r = cli("document check --id-number 110105194912310021 --at 2024-05-01 --json");
+  EXPECT_EQ(r.code, 1);
   const auto j = json_of(r);
   ASSERT_TRUE(j.is_object()) << r.out;
   EXPECT_EQ(j["valid"], false);
   ASSERT_EQ(j["reasons"].size(), 1u);
   EXPECT_EQ(j["reasons"][0]["code"], "ID_NUMBER_CHECKSUM");
   // Human output names the code too.
-  const auto human = simkyc("document check --id-number 110105194912310021 --at 2024-05-01");
-  EXPECT_EQ(human.exit_code, 1);
+  const auto human = cli("document check --id-number 110105194912310021 --at 2024-05-01");
+  EXPECT_EQ(human.code, 1);
   EXPECT_NE(human.out.find("ID_NUMBER_CHECKSUM"), std::string::npos);
 }
 
 TEST(CliDocument, Legacy15DigitNumberIsConverted) {
-  const auto r = simkyc("document check --id-number 110105491231002 --at 2024-05-01 --json");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli("document check --id-number 110105491231002 --at 2024-05-01 --json");
+  EXPECT_EQ(r.code, 0);
   const auto j = json_of(r);
   EXPECT_EQ(j["id_number"]["number"], "11010519491231002X");
   EXPECT_EQ(j["id_number"]["converted_from_15"], true);
 }
 
 TEST(CliDocument, MrzWithEscapedNewlines) {
-  const auto r = simkyc(std::string("document check --mrz '") + kTd3 + "' --at 2010-01-01 --json");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli(std::string("document check --mrz '") + kTd3 + "' --at 2010-01-01 --json");
+  EXPECT_EQ(r.code, 0);
   const auto j = json_of(r);
   ASSERT_TRUE(j.is_object()) << r.out;
   EXPECT_EQ(j["kind"], "PASSPORT");
@@ -104,8 +95,8 @@ TEST(CliDocument, MrzWithEscapedNewlines) {
 }
 
 TEST(CliDocument, ExpiredMrzExitsOne) {
-  const auto r = simkyc(std::string("document check --mrz '") + kTd3 + "' --at 2024-06-01 --json");
-  EXPECT_EQ(r.exit_code, 1);
+  const auto r = cli(std::string("document check --mrz '") + kTd3 + "' --at 2024-06-01 --json");
+  EXPECT_EQ(r.code, 1);
   const auto j = json_of(r);
   EXPECT_EQ(j["valid"], true);
   EXPECT_EQ(j["expired"], true);
@@ -117,50 +108,50 @@ TEST(CliDocument, MrzFileWithCrlfAndOcrFix) {
                               "I<UTOD231458907<<<<<<<<<<<<<<<\r\n"
                               "74O8122F1204159UTO<<<<<<<<<<<6  \r\n"
                               "ERIKSSON<<ANNA<MARIA<<<<<<<<<<\r\n");
-  const auto r = simkyc("document check --mrz-file '" + path.string() + "' --at 2010-01-01 --json");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli("document check --mrz-file '" + path.string() + "' --at 2010-01-01 --json");
+  EXPECT_EQ(r.code, 0);
   const auto j = json_of(r);
   ASSERT_TRUE(j.is_object()) << r.out;
   EXPECT_EQ(j["mrz"]["format"], "TD1");
   ASSERT_EQ(j["corrections"].size(), 1u);
   EXPECT_EQ(j["corrections"][0]["field"], "birth_date");
-  const auto human = simkyc("document check --mrz-file '" + path.string() + "' --at 2010-01-01");
-  EXPECT_EQ(human.exit_code, 0);
+  const auto human = cli("document check --mrz-file '" + path.string() + "' --at 2010-01-01");
+  EXPECT_EQ(human.code, 0);
   EXPECT_NE(human.out.find("OCR corrections"), std::string::npos);
   std::filesystem::remove(path);
 }
 
 TEST(CliDocument, BadMrzExitsOne) {
-  const auto r = simkyc("document check --mrz 'P<UTO' --json");
-  EXPECT_EQ(r.exit_code, 1);
+  const auto r = cli("document check --mrz 'P<UTO' --json");
+  EXPECT_EQ(r.code, 1);
   EXPECT_EQ(json_of(r)["reasons"][0]["code"], "MRZ_FORMAT");
 }
 
 TEST(CliDocument, UsageAndInputErrorsExitTwo) {
-  EXPECT_EQ(simkyc("document check").exit_code, 2);
-  EXPECT_EQ(simkyc("document").exit_code, 2);
-  EXPECT_EQ(simkyc("document check --id-number 11010519491231002X --mrz X").exit_code, 2);
-  EXPECT_EQ(simkyc("document check --id-number 11010519491231002X --at 2024-02-30").exit_code, 2);
-  EXPECT_EQ(simkyc("document check --id-number 11010519491231002X --at yesterday").exit_code, 2);
-  EXPECT_EQ(simkyc("document check --mrz-file /nonexistent/simkyc/mrz.txt").exit_code, 2);
-  EXPECT_EQ(simkyc("document check --no-such-option").exit_code, 2);
+  EXPECT_EQ(cli("document check").code, 2);
+  EXPECT_EQ(cli("document").code, 2);
+  EXPECT_EQ(cli("document check --id-number 11010519491231002X --mrz X").code, 2);
+  EXPECT_EQ(cli("document check --id-number 11010519491231002X --at 2024-02-30").code, 2);
+  EXPECT_EQ(cli("document check --id-number 11010519491231002X --at yesterday").code, 2);
+  EXPECT_EQ(cli("document check --mrz-file /nonexistent/simkyc/mrz.txt").code, 2);
+  EXPECT_EQ(cli("document check --no-such-option").code, 2);
   const auto dir = std::filesystem::temp_directory_path();
-  EXPECT_EQ(simkyc("document check --mrz-file '" + dir.string() + "'").exit_code, 2);
+  EXPECT_EQ(cli("document check --mrz-file '" + dir.string() + "'").code, 2);
   const auto big = temp_file("big.txt", std::string(100 * 1024, 'A'));
-  EXPECT_EQ(simkyc("document check --mrz-file '" + big.string() + "'").exit_code, 2);
+  EXPECT_EQ(cli("document check --mrz-file '" + big.string() + "'").code, 2);
   std::filesystem::remove(big);
 }
 
 TEST(CliDocument, HelpDescribesOptionsAndExitCodes) {
-  const auto r = simkyc("document check --help", "2>&1");
-  EXPECT_EQ(r.exit_code, 0);
+  const auto r = cli("document check --help", "2>&1");
+  EXPECT_EQ(r.code, 0);
   for (const char* s : {"--id-number", "--mrz", "--mrz-file", "--at", "--json", "Exit codes"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s;
 }
 
 TEST(CliDocument, LogsCarryNoIdNumber) {
   // Even at the most verbose level, stderr (the log) never holds the number.
-  const auto r = simkyc("--log-level trace document check --id-number 11010519491231002X "
+  const auto r = cli("--log-level trace document check --id-number 11010519491231002X "
                         "--at 2024-05-01 --json",
                         "2>&1 >/dev/null");
   EXPECT_EQ(r.out.find("11010519491231002X"), std::string::npos) << r.out;

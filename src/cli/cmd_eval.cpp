@@ -19,7 +19,7 @@ namespace simkyc::cli {
 namespace {
 
 struct EvalArgs {
-  std::string pairs, folders, plot, calibration_out;
+  std::string pairs, folders, plot, calibration_out, calibration;
   bool json = false;
   int threads = 0;
   std::vector<double> fars = {1e-2, 1e-3, 1e-4};
@@ -45,6 +45,7 @@ struct Scored {
   PairList list;
   std::vector<BatchItem> items;
   std::vector<float> genuine, impostor;
+  std::vector<bool> genuine_flagged, impostor_flagged;   // either face failed a quality check
   std::string model, data;
   long long fte = 0;
   long long fte_chip = 0;   // with --id-portrait: chip-size copies that failed to enrol
@@ -78,6 +79,7 @@ Result<Scored> score_pairs(const Context& ctx, const EvalArgs& a) {
     const auto& y = s.items[static_cast<std::size_t>(p.b)];
     const float score = (x.descriptor && y.descriptor) ? similarity(*x.descriptor, *y.descriptor) : kRejected;
     (p.same ? s.genuine : s.impostor).push_back(score);
+    (p.same ? s.genuine_flagged : s.impostor_flagged).push_back(!x.quality.empty() || !y.quality.empty());
   }
   return s;
 }
@@ -153,8 +155,49 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
     if (!(f << to_json(t).dump(2) << "\n"))
       return report_error(make_error(Reason::kIoError, "cannot write " + a.calibration_out), a.json);
   }
-  if (a.json) print_json(metrics_json(*s, m));
-  else print_metrics_text(*s, m);
+  // Operating points at the thresholds of a calibration table (default: the shipped one): the
+  // false-match rate actually reached on this data (NISTIR 8280's demographic differential), and
+  // what routing pairs with a quality problem to REVIEW costs and gains.
+  nlohmann::json ops = nlohmann::json::array();
+  auto table = load_calibration(a.calibration.empty() ? default_calibration_path(ctx.model_dir, s->model)
+                                                      : std::filesystem::path(a.calibration));
+  if (table && table->model == s->model) {
+    for (double fmr : {1e-3, 1e-4}) {
+      auto t = table->threshold_for(fmr);
+      if (!t) continue;
+      auto rate = [&](const std::vector<float>& v, const std::vector<bool>& flagged, bool skip_flagged) {
+        long long n = 0, hit = 0;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (skip_flagged && flagged[i]) continue;
+          ++n;
+          hit += v[i] >= *t ? 1 : 0;
+        }
+        return n > 0 ? static_cast<double>(hit) / static_cast<double>(n) : 0.0;
+      };
+      const auto flagged_share = [](const std::vector<bool>& f) {
+        return f.empty() ? 0.0 : static_cast<double>(std::count(f.begin(), f.end(), true)) / static_cast<double>(f.size());
+      };
+      ops.push_back({{"target_fmr", fmr},
+                     {"threshold", *t},
+                     {"fmr_reached", rate(s->impostor, s->impostor_flagged, false)},
+                     {"tar", rate(s->genuine, s->genuine_flagged, false)},
+                     {"with_quality_review",
+                      {{"fmr", rate(s->impostor, s->impostor_flagged, true)},
+                       {"tar", rate(s->genuine, s->genuine_flagged, true)},
+                       {"review_rate_genuine", flagged_share(s->genuine_flagged)},
+                       {"review_rate_impostor", flagged_share(s->impostor_flagged)}}}});
+    }
+  }
+  if (a.json) {
+    auto j = metrics_json(*s, m);
+    j["calibrated"] = {{"table", table ? table->data : ""}, {"points", ops}};
+    print_json(j);
+  } else {
+    print_metrics_text(*s, m);
+    for (const auto& o : ops)
+      std::cout << "at the calibrated threshold for FMR " << o["target_fmr"].get<double>() << ": FMR reached "
+                << o["fmr_reached"].get<double>() << ", TAR " << o["tar"].get<double>() << "\n";
+  }
   return 0;
 }
 
@@ -163,6 +206,8 @@ void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
       ->check(CLI::ExistingDirectory);
   c->add_option("--threads", a.threads, "Worker threads (default: all cores)");
+  c->add_option("--calibration", a.calibration, "Calibration table for the operating points (default: the shipped one)")
+      ->check(CLI::ExistingFile);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "cli/format.h"
 #include "cli/store_path.h"
 #include "registry/crypto.h"
+#include "registry/keys.h"
 #include "registry/store.h"
 
 namespace simkyc::cli {
@@ -51,15 +52,10 @@ int run_key_create(const KeyCreateOptions& o) {
   auto store = open_store(path, /*must_exist=*/false);
   if (!store) return report_error(store.error(), o.json);
 
-  ApiKeyRecord k;
-  k.key_id = random_hex(8);
-  const std::string secret = random_hex(32);
-  k.secret_hash = hash_hex(secret);
-  k.operator_id = o.operator_id;
-  k.role = *role;
-  k.created = static_cast<std::int64_t>(std::time(nullptr));
-  if (auto st = (*store)->add_key(k, kActor); !st) return report_error(st.error(), o.json);
-  const std::string key = "sk_" + k.key_id + "_" + secret;
+  auto made = create_api_key(**store, o.operator_id, *role, static_cast<std::int64_t>(std::time(nullptr)), kActor);
+  if (!made) return report_error(made.error(), o.json);
+  const ApiKeyRecord& k = made->record;
+  const std::string& key = made->key;
   spdlog::info("created API key {} (operator {}, role {})", k.key_id, k.operator_id, to_string(k.role));
 
   if (o.json) {

@@ -10,6 +10,7 @@
 
 #include "document/id_number.h"
 #include "document/mrz.h"
+#include "registry/keys.h"
 
 namespace simkyc {
 using document::Date;
@@ -116,31 +117,20 @@ void Service::release(std::unique_ptr<FaceAnalyzer> a) {
 }
 
 Result<Caller> Service::authenticate(std::string_view key) {
-  // sk_<key id>_<secret>
-  if (key.size() > 200 || key.rfind("sk_", 0) != 0) return make_error(Reason::kUnauthorized);
-  const auto rest = key.substr(3);
-  const auto us = rest.find('_');
-  if (us == std::string_view::npos || us == 0) return make_error(Reason::kUnauthorized);
-  const std::string key_id(rest.substr(0, us));
-  auto rec = store_.find_key(key_id);
+  const auto parts = parse_api_key(key);
+  if (!parts) return make_error(Reason::kUnauthorized);
+  auto rec = store_.find_key(parts->key_id);
   if (!rec) return rec.error();
   if (!rec->has_value() || (*rec)->revoked) return make_error(Reason::kUnauthorized);
-  if (!same_secret(hash_hex(rest.substr(us + 1)), (*rec)->secret_hash)) return make_error(Reason::kUnauthorized);
-  return Caller{key_id, (*rec)->operator_id, (*rec)->role};
+  if (!same_secret(hash_hex(parts->secret), (*rec)->secret_hash)) return make_error(Reason::kUnauthorized);
+  return Caller{parts->key_id, (*rec)->operator_id, (*rec)->role};
 }
 
 Result<std::string> Service::create_key(const std::optional<Caller>& caller, const std::string& operator_id, Role role) {
   if (caller && (caller->role != Role::kAdmin || caller->operator_id != operator_id)) return forbidden();
-  if (operator_id.empty() || operator_id.size() > 64) return make_error(Reason::kBadRequest, "operator id");
-  ApiKeyRecord k;
-  k.key_id = random_hex(8);
-  const std::string secret = random_hex(32);
-  k.secret_hash = hash_hex(secret);
-  k.operator_id = operator_id;
-  k.role = role;
-  k.created = now_();
-  if (auto st = store_.add_key(k, caller ? caller->key_id : "cli"); !st) return st.error();
-  return "sk_" + k.key_id + "_" + secret;
+  auto made = create_api_key(store_, operator_id, role, now_(), caller ? caller->key_id : "cli");
+  if (!made) return made.error();
+  return made->key;
 }
 
 Result<SessionRecord> Service::start_session(const Caller& c, const std::string& channel, const std::string& device_id,
