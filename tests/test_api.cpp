@@ -45,7 +45,8 @@ std::string bin() { return std::string(SIMKYC_BINARY) + " --models " + simkyc::t
 // A `simkyc serve` child process on a free loopback port.
 class Server {
  public:
-  Server(const fs::path& dir, const std::string& config_json) : dir_(dir) {
+  Server(const fs::path& dir, const std::string& config_json, std::vector<std::string> extra = {})
+      : dir_(dir), extra_(std::move(extra)) {
     fs::create_directories(dir);
     if (!fs::exists(dir / "config.json")) std::ofstream(dir / "config.json") << config_json;
     start();
@@ -61,9 +62,14 @@ class Server {
       FILE* f = freopen(log.c_str(), "a", stderr);
       (void)f;
       close(out[0]);
-      execl(SIMKYC_BINARY, SIMKYC_BINARY, "--models", SIMKYC_MODEL_DIR, "--log-level", "info", "serve", "--listen",
-            "127.0.0.1:0", "--store", (dir_ / "simkyc.db").c_str(), "--config", (dir_ / "config.json").c_str(),
-            "--threads", "16", static_cast<char*>(nullptr));
+      const std::string store = (dir_ / "simkyc.db").string(), config = (dir_ / "config.json").string();
+      std::vector<std::string> args = {SIMKYC_BINARY, "--models", SIMKYC_MODEL_DIR, "--log-level", "info", "serve",
+                                       "--listen", "127.0.0.1:0", "--store", store, "--config", config, "--threads", "16"};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(SIMKYC_BINARY, argv.data());
       _exit(127);
     }
     close(out[1]);
@@ -102,8 +108,12 @@ class Server {
 
  private:
   fs::path dir_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
   int port_ = 0;
+
+ public:
+  int port() const { return port_; }
 };
 
 json post(httplib::Client& c, const std::string& path, const json& body, int* status) {
@@ -386,4 +396,20 @@ TEST(Api, KillDashNineLosesNoAcknowledgedRegistration) {
   EXPECT_LE(stored.size(), acknowledged.size() + 4);   // at most one in flight per client
   srv.reset();
   EXPECT_EQ(run(bin() + " audit verify --store " + (dir / "simkyc.db").string() + " >/dev/null 2>&1").code, 0);
+}
+
+TEST(Api, ServesHttpsWithACertificate) {
+  const fs::path dir = temp("tls");
+  fs::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  ASSERT_EQ(run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key + " -out " + cert +
+                " >/dev/null 2>&1").code, 0);
+  Server srv(dir, kConfig, {"--tls-cert", cert, "--tls-key", key});
+  httplib::SSLClient c("127.0.0.1", srv.port());
+  c.enable_server_certificate_verification(false);
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  httplib::Client plain("127.0.0.1", srv.port());
+  EXPECT_FALSE(plain.Get("/healthz"));   // no plain HTTP on a TLS port
 }
