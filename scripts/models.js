@@ -106,10 +106,8 @@ if (cmd === 'install') {
     } else if (m.converter === 'dlib2onnx') {
       const tool = toolDirArg && path.join(toolDirArg, 'dlib2onnx');
       if (!tool || !fs.existsSync(tool)) { log(`${id}: converted after the build (needs ${m.converter})`); continue; }
-      argv = [tool, src, out.replace(/\.onnx$/, '.json')];
-      log(`converting ${id} (${m.converter})`);
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      execFileSync(argv[0], argv.slice(1), { stdio: 'inherit' });
+      execFileSync(tool, [src, out.replace(/\.onnx$/, '.json')], { stdio: 'inherit' });   // a TF.js graph model
       argv = ['node', path.join(root, 'tools', 'tfjs2onnx', 'convert.js'), out.replace(/\.onnx$/, '.json'), out,
         '--modules', path.join(dir, 'tools', 'node_modules')];
     } else {
@@ -127,12 +125,10 @@ let cache = {};
 try { cache = JSON.parse(fs.readFileSync(cachePath, 'utf8')); } catch { /* first run */ }
 let bad = 0;
 for (const [id, m] of Object.entries(manifest.models)) {
+  if (m.converter === 'dlib2onnx' && !toolDirArg && cmd === 'install') continue;   // made after the build
   const file = modelPath(m);
   let st;
-  try { st = fs.statSync(file); } catch {
-    if (m.converted_from && m.converter === 'dlib2onnx' && !toolDirArg && cmd === 'install') continue;   // made after the build
-    log(`MISSING ${id}: ${file}`); bad++; continue;
-  }
+  try { st = fs.statSync(file); } catch { log(`MISSING ${id}: ${file}`); bad++; continue; }
   const key = `${st.size}:${st.mtimeMs}:${m.sha256}`;
   if (cache[file] === key) continue;
   const sum = sha256(file);

@@ -47,4 +47,8 @@ if [ "$do_build" -eq 1 ]; then
     exit 1
   fi
 fi
+# 4. Models converted by a tool of the build (dlib2onnx): made or checked now that it exists.
+if [ "$do_build" -eq 1 ]; then
+  node "$root/scripts/models.js" install "$root/models" --tool-dir "$build_dir/tools"
+fi
 say "ready"

@@ -219,6 +219,32 @@ TEST(Api, HappyPathFromSessionToRegisteredNumber) {
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("simkyc_decisions_total{decision=\"PASS\"} 1"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("simkyc_stage_duration_seconds_count{stage=\"embed\"}"), std::string::npos);
+  // Re-verifying the holder of the number: only that ID's document is accepted.
+  const json rv = post(c, "/v1/sessions", {{"channel", "counter"}, {"reverify_number", "+8613800138000"}}, &st);
+  ASSERT_EQ(st, 201);
+  const std::string rid = rv["session_id"];
+  post(c, "/v1/sessions/" + rid + "/consent", {{"accepted", true}, {"version", "2026-01"}}, &st);
+  EXPECT_EQ(post(c, "/v1/sessions/" + rid + "/document", {{"id_number", kId2}, {"portrait", b64(face("jolie-1.jpg"))}}, &st)["code"],
+            "NUMBER_HOLDER_MISMATCH");
+  post(c, "/v1/sessions/" + rid + "/document", {{"id_number", kId1}, {"portrait", b64(face("jolie-1.jpg"))}}, &st);
+  EXPECT_EQ(st, 200);
+  EXPECT_EQ(post(c, "/v1/sessions/" + rid + "/live", {{"image", b64(face("jolie-2.jpg"))}}, &st)["decision"], "PASS");
+  post(c, "/v1/sessions", {{"channel", "counter"}, {"reverify_number", "+8613999999999"}}, &st);
+  EXPECT_EQ(st, 404);
+  // Deleting the subject (admin only) removes their data and leaves an audit entry.
+  auto admin = srv.client(srv.key("op1", "admin"));
+  c.Delete(("/v1/sessions/" + id + "/subject").c_str());
+  auto del = admin.Delete(("/v1/sessions/" + id + "/subject").c_str());
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200) << del->body;
+  EXPECT_GT(json::parse(del->body)["deleted"].get<int>(), 0);
+  get(c, "/v1/sessions/" + id, &st);
+  EXPECT_EQ(st, 404);
+  bool saw_delete = false;
+  const json all = get(a, "/v1/audit?limit=1000", &st);
+  for (const auto& e : all["entries"]) saw_delete |= e["action"] == "subject.delete";
+  EXPECT_TRUE(saw_delete) << all.dump().substr(0, 2000);
+  EXPECT_TRUE(get(a, "/v1/audit/verify", &st)["ok"].get<bool>());
   // The log of the whole run has no ID number, phone number or image data.
   const std::string log = srv.log();
   EXPECT_FALSE(log.empty());

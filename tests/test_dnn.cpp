@@ -1,6 +1,7 @@
 // Proof of correctness of the converted networks (docs/inference.md): each ONNX model run by
 // OpenCV dnn against its reference on real photos — TensorFlow.js itself (CPU backend, run under
 // node by tools/tfjs2onnx/reference.js) for the TF.js models, dlib for the dlib ResNet.
+// Inputs are the same float tensors on both sides, so these test the networks, not the resizing.
 // Tolerances: descriptors cosine similarity >= 0.9999; scores (probabilities) within 1e-4;
 // BlazeFace's raw outputs within 1e-3 absolute + 1e-4 relative (they are logits and pixels).
 #include <unistd.h>
@@ -117,7 +118,7 @@ void expect_embedder_matches_tfjs(const std::string& id, const std::string& tfjs
     ASSERT_EQ(r.size(), ours[i].size());
     const double c = cosine(ours[i].data(), r.data(), r.size());
     EXPECT_GE(c, 0.9999) << id << " on " << kPhotos[i];
-    std::printf("[ dnn ] %s vs TF.js on %s: cosine %.8f\n", id.c_str(), kPhotos[i], c);
+    std::printf("[ dnn ] %s vs TF.js on %s: 1 - cosine = %.2e\n", id.c_str(), kPhotos[i], 1 - c);
   }
   // Different people: the comparison above is not vacuous (or the defect is still there).
   const double other = cosine(ours[0].data(), ours[1].data(), ours[0].size());
@@ -212,9 +213,29 @@ TEST(Dnn, AntispoofMatchesTfjs) {
   }
 }
 
+TEST(Dnn, DlibResnetOnnxMatchesDlib) {
+  auto dlib_emb = make_dlib_resnet_embedder(test::model_dir());
+  ASSERT_TRUE(dlib_emb.ok()) << dlib_emb.error().describe();
+  auto onnx = make_dnn_embedder(test::model_dir(), "dlib_resnet_onnx_v1");
+  ASSERT_TRUE(onnx.ok()) << onnx.error().describe();
+  ASSERT_EQ((*onnx)->info().input_size, 150);
+  std::vector<Descriptor> ours;
+  for (const auto& f : faces()) {
+    const FaceChip chip = align_face(f.bgr, f.landmarks, 150);
+    auto a = (*dlib_emb)->embed(chip);
+    auto b = (*onnx)->embed(chip);
+    ASSERT_TRUE(a.ok() && b.ok());
+    const double c = cosine(a->data(), b->data(), a->size());
+    EXPECT_GE(c, 0.9999);
+    std::printf("[ dnn ] dlib_resnet_onnx_v1 vs dlib on a chip: 1 - cosine = %.2e\n", 1 - c);
+    ours.push_back(*b);
+  }
+  EXPECT_LT(cosine(ours[0].data(), ours[1].data(), ours[0].size()), 0.99);
+}
+
 TEST(Dnn, ConvertedFilesAreTheManifests) {
   // scripts/models.js checks the SHA-256 of every converted file; here: each loads and says so.
-  for (const char* id : {"faceres_v1", "mobilefacenet_v1", "blazeface_v1", "antispoof_v1"}) {
+  for (const char* id : {"faceres_v1", "mobilefacenet_v1", "blazeface_v1", "antispoof_v1", "dlib_resnet_onnx_v1"}) {
     auto net = DnnNet::load(test::model_dir(), id);
     ASSERT_TRUE(net.ok()) << id << ": " << net.error().describe();
     EXPECT_EQ(net->file().sha256.size(), 64u);

@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli/bench_inference.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "core/clock.h"
@@ -124,6 +125,10 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
     rows.push_back(summarize("compare", size, repeat(n, [&] { (void)similarity(d, d); })));
   }
   if (auto st = add_liveness_rows(ctx, live->bgr, n, rows); !st) return report_error(st.error(), a.json);
+  // Inference backends side by side (issue 6; src/cli/bench_inference.cpp).
+  auto inference = inference_bench_rows(ctx.model_dir, live->bgr, *id_bytes, *live_bytes, n);
+  if (!inference) return report_error(inference.error(), a.json);
+  for (auto& r : *inference) rows.push_back(summarize(r.stage, r.size, std::move(r.ms)));
   for (bool parallel : {false, true}) {
     VerifierConfig vc;
     vc.parallel = parallel;

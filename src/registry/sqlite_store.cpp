@@ -633,10 +633,11 @@ class SqliteStore final : public Store {
         if (st.step()) fail(Reason::kStoreError, "a session with this id already exists");
       }
       Stmt(*c, "INSERT INTO sessions (id, operator_id, channel, device_id, nonce, created, expires, "
-               "challenge_json, state, consent_at, consent_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+               "challenge_json, state, consent_at, consent_version, document_json) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
           .bind_all(s.id, s.operator_id, s.channel, s.device_id, s.nonce, s.created ? s.created : now_seconds(),
                     s.expires, s.challenge_json, s.state.empty() ? std::string("open") : s.state, s.consent_at,
-                    s.consent_version)
+                    s.consent_version, s.document_json)
           .run();
       tx.commit();
       return ok_status();

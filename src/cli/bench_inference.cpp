@@ -1,0 +1,180 @@
+#include "cli/bench_inference.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/clock.h"
+#include "core/model_manifest.h"
+#include "face/embedder.h"
+#include "face/landmarks.h"
+#include "policy/verifier.h"
+
+namespace simkyc::cli {
+namespace {
+
+template <class F>
+std::vector<double> timed(int n, F&& f) {
+  std::vector<double> out;
+  f();   // warm-up
+  for (int i = 0; i < n; ++i) {
+    Stopwatch sw;
+    f();
+    out.push_back(sw.elapsed_ms());
+  }
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// 12 independent 8-wide FMA chains: enough to hide the FMA latency on current x86 cores.
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(long iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (long k = 0; k < iters; ++k)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  float sum = 0, tmp[8];
+  for (int i = 0; i < 12; ++i) {
+    _mm256_storeu_ps(tmp, acc[i]);
+    for (float x : tmp) sum += x;
+  }
+  return static_cast<double>(sum);
+}
+
+double fma_loop_scalar(long iters) {
+  float acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = static_cast<float>(i) * 1e-3f;
+  for (long k = 0; k < iters; ++k)
+    for (float& x : acc) x = x * 0.999999f + 1e-7f;
+  float sum = 0;
+  for (float x : acc) sum += x;
+  return static_cast<double>(sum);
+}
+
+// FLOPs of one forward pass of a converted network (OpenCV's count: 2 per multiply-add).
+double net_gflop(const std::filesystem::path& model_dir, const std::string& id, int input_size) {
+  auto f = find_model(model_dir, id);
+  if (!f) return 0;
+  try {
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(f->path.string());
+    const int sz[] = {1, 3, input_size, input_size};
+    net.setInput(cv::Mat(4, sz, CV_32F, cv::Scalar(0)));
+    net.forward();   // OpenCV 4.6's getFLOPS needs a set-up network
+    return static_cast<double>(net.getFLOPS(cv::dnn::MatShape{1, 3, input_size, input_size})) / 1e9;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+// A copy of the dlib table relabelled for `model`: end-to-end timing only (its thresholds mean
+// nothing for another model).
+std::filesystem::path timing_only_table(const std::filesystem::path& model_dir, const std::string& model) {
+  std::ifstream in(model_dir / "calibration" / "dlib_resnet_v1.json");
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return {};
+  j["model"] = model;
+  const auto path = std::filesystem::temp_directory_path() / ("simkyc-bench-" + model + ".json");
+  std::ofstream(path) << j.dump();
+  return path;
+}
+
+}  // namespace
+
+double measure_fma_peak_gflops(int threads, double seconds) {
+  const bool avx = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const double flop_per_iter = avx ? 12 * 8 * 2 : 12 * 2;
+  long iters = 1 << 16;
+  for (;;) {   // calibrate the length on one thread
+    Stopwatch sw;
+    volatile double sink = avx ? fma_loop_avx2(iters) : fma_loop_scalar(iters);
+    (void)sink;
+    if (sw.elapsed_ms() > 20) break;
+    iters *= 2;
+  }
+  Stopwatch probe;
+  volatile double sink = avx ? fma_loop_avx2(iters) : fma_loop_scalar(iters);
+  (void)sink;
+  const double ms_per_run = probe.elapsed_ms();
+  const long total = static_cast<long>(static_cast<double>(iters) * seconds * 1000.0 / std::max(1e-3, ms_per_run));
+  Stopwatch sw;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] { volatile double s = avx ? fma_loop_avx2(total) : fma_loop_scalar(total); (void)s; });
+  for (auto& th : pool) th.join();
+  return static_cast<double>(total) * flop_per_iter * threads / (sw.elapsed_ms() * 1e6);
+}
+
+Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& model_dir, const cv::Mat& live,
+                                                   std::span<const std::uint8_t> id_bytes,
+                                                   std::span<const std::uint8_t> live_bytes, int n) {
+  std::vector<TimedRow> rows;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const double peak1 = measure_fma_peak_gflops(1);
+  const double peak_all = measure_fma_peak_gflops(cores);
+  rows.push_back({"FMA peak probe: " + fmt("%.1f", peak1) + " GFLOP/s 1 core, " + fmt("%.1f", peak_all) + " all " +
+                      std::to_string(cores), "-", {0.0}});
+
+  cv::Mat img;
+  cv::resize(live, img, cv::Size(640, 480));
+  // Detectors at 640x480.
+  std::vector<FaceBox> boxes;
+  for (const char* id : {"hog", "blazeface", "mmod"}) {
+    auto det = make_detector(model_dir, id, DetectorConfig{});
+    if (!det) continue;
+    auto r = timed(std::string(id) == "mmod" ? std::max(1, n / 10) : n, [&] { (void)(*det)->detect(img); });
+    rows.push_back({std::string("detect ") + id, "640x480", r});
+    if (std::string(id) == "hog") boxes = *(*det)->detect(img);
+  }
+  if (boxes.empty()) return make_error(Reason::kNoFace, "bench image");
+  auto lm = make_dlib_landmarker(model_dir, 5);
+  if (!lm) return lm.error();
+  auto l = (*lm)->locate(img, boxes[0]);
+  if (!l) return l.error();
+  // Descriptor per face, with the GFLOP/s each achieves (1 face at a time, all cores to OpenCV).
+  const double dlib_gflop = net_gflop(model_dir, "dlib_resnet_onnx_v1", 150);
+  for (const char* id : {"dlib_resnet_v1", "dlib_resnet_onnx_v1", "faceres_v1", "mobilefacenet_v1"}) {
+    auto emb = make_embedder(model_dir, id);
+    if (!emb) continue;
+    const ModelInfo info = (*emb)->info();
+    const FaceChip chip = make_embedder_chip(img, boxes[0], *l, info);
+    auto r = timed(n, [&] { (void)(*emb)->embed(chip); });
+    const double gflop = std::string(id) == "dlib_resnet_v1" ? dlib_gflop : net_gflop(model_dir, id, info.input_size);
+    rows.push_back({std::string("embed ") + id + " (" + fmt("%.2f", gflop) + " GFLOP, " +
+                        fmt("%.1f", gflop / (median(r) / 1e3)) + " GFLOP/s)", std::to_string(info.input_size) + " chip", r});
+  }
+  // End-to-end verify of the two bench photos, per detector + embedder pair.
+  const std::pair<const char*, const char*> pairs[] = {
+      {"hog+mmod", "dlib_resnet_v1"}, {"hog+mmod", "dlib_resnet_onnx_v1"}, {"blazeface", "dlib_resnet_onnx_v1"},
+      {"blazeface", "faceres_v1"}};
+  for (auto [det, emb] : pairs) {
+    VerifierConfig vc;
+    vc.analyzer.detector_id = det;
+    vc.analyzer.embedder_id = emb;
+    if (std::string(emb) != "dlib_resnet_v1") vc.calibration = timing_only_table(model_dir, emb);
+    auto v = Verifier::load(model_dir, vc);
+    if (!v) continue;
+    rows.push_back({std::string("verify ") + det + " + " + emb + " (2 threads)", "2 photos",
+                    timed(n, [&] { (void)v->verify(id_bytes, live_bytes); })});
+  }
+  return rows;
+}
+
+}  // namespace simkyc::cli
