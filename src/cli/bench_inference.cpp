@@ -9,7 +9,6 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "core/clock.h"
@@ -63,19 +62,13 @@ double fma_loop_scalar(long iters) {
   return static_cast<double>(sum);
 }
 
-// FLOPs of one forward pass of a converted network (OpenCV's count: 2 per multiply-add).
-double net_gflop(const std::filesystem::path& model_dir, const std::string& id, int input_size) {
-  auto f = find_model(model_dir, id);
-  if (!f) return 0;
-  try {
-    cv::dnn::Net net = cv::dnn::readNetFromONNX(f->path.string());
-    const int sz[] = {1, 3, input_size, input_size};
-    net.setInput(cv::Mat(4, sz, CV_32F, cv::Scalar(0)));
-    net.forward();   // OpenCV 4.6's getFLOPS needs a set-up network
-    return static_cast<double>(net.getFLOPS(cv::dnn::MatShape{1, 3, input_size, input_size})) / 1e9;
-  } catch (const std::exception&) {
-    return 0;
-  }
+// GFLOP of one forward pass of a converted network: the manifest's "gflop", which
+// tools/tfjs2onnx/convert.js counts (2 per multiply-add of convolutions and matrix products).
+double net_gflop(const std::filesystem::path& model_dir, const std::string& id) {
+  std::ifstream in(model_dir / "manifest.json");
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("models") || !j["models"].contains(id)) return 0;
+  return j["models"][id].value("gflop", 0.0);
 }
 
 std::string fmt(const char* f, double x) {
@@ -149,14 +142,14 @@ Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& 
   auto l = (*lm)->locate(img, boxes[0]);
   if (!l) return l.error();
   // Descriptor per face, with the GFLOP/s each achieves (1 face at a time, all cores to OpenCV).
-  const double dlib_gflop = net_gflop(model_dir, "dlib_resnet_onnx_v1", 150);
+  const double dlib_gflop = net_gflop(model_dir, "dlib_resnet_onnx_v1");   // the same network
   for (const char* id : {"dlib_resnet_v1", "dlib_resnet_onnx_v1", "faceres_v1", "mobilefacenet_v1"}) {
     auto emb = make_embedder(model_dir, id);
     if (!emb) continue;
     const ModelInfo info = (*emb)->info();
     const FaceChip chip = make_embedder_chip(img, boxes[0], *l, info);
     auto r = timed(n, [&] { (void)(*emb)->embed(chip); });
-    const double gflop = std::string(id) == "dlib_resnet_v1" ? dlib_gflop : net_gflop(model_dir, id, info.input_size);
+    const double gflop = std::string(id) == "dlib_resnet_v1" ? dlib_gflop : net_gflop(model_dir, id);
     rows.push_back({std::string("embed ") + id + " (" + fmt("%.2f", gflop) + " GFLOP, " +
                         fmt("%.1f", gflop / (median(r) / 1e3)) + " GFLOP/s)", std::to_string(info.input_size) + " chip", r});
   }

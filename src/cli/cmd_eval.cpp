@@ -20,6 +20,7 @@ namespace {
 
 struct EvalArgs {
   std::string pairs, folders, plot, calibration_out, calibration;
+  std::string embedder = "dlib_resnet_v1", detector = "hog+mmod";   // backends (issue 6)
   bool json = false;
   int threads = 0;
   std::vector<double> fars = {1e-2, 1e-3, 1e-4};
@@ -59,7 +60,10 @@ Result<Scored> score_pairs(const Context& ctx, const EvalArgs& a) {
   if (!list) return list.error();
   s.list = std::move(list.value());
   s.data = a.folders.empty() ? a.pairs : a.folders;
-  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  AnalyzerConfig acfg;
+  acfg.embedder_id = a.embedder;
+  acfg.detector_id = a.detector;
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, acfg);
   if (!analyzer) return analyzer.error();
   s.model = analyzer->embedder_info().name;
   const int threads = a.threads > 0 ? a.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -203,6 +207,9 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
 
 void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
+  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, mobilefacenet_v1)")
+      ->capture_default_str();
+  c->add_option("--detector", a.detector, "Detector (hog+mmod, hog, mmod, blazeface)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
       ->check(CLI::ExistingDirectory);
   c->add_option("--threads", a.threads, "Worker threads (default: all cores)");

@@ -116,6 +116,7 @@ class Converter {
     this.inputs = [];
     this.vals = {};   // TF tensor name -> { name (ONNX), shape (ONNX layout), nchw, konst }
     this.uniq = 0;
+    this.flops = 0;   // multiply-adds of convolutions and matrix products, x 2
   }
 
   fresh(base) { return `${base}__${++this.uniq}`; }
@@ -323,6 +324,7 @@ class Converter {
         const oc = wShape[0];
         const [oh, ow] = this.windowOut(x.shape, [kh, kw], [s[1], s[2]], p, [d[1], d[2]]);
         const shape = [x.shape[0], oc, oh, ow];
+        this.flops += 2 * oc * oh * ow * (depthwise ? 1 : ci) * kh * kw;
         const convOut = fused.length > 1 ? this.fresh(`${out}/conv`) : out;
         this.node('Conv', inputs, [convOut], { kernel_shape: [kh, kw], strides: [s[1], s[2]], pads: p,
           dilations: [d[1], d[2]], group: depthwise ? ci : 1 });
@@ -389,6 +391,7 @@ class Converter {
         }
         const m = attrBool(n, 'transpose_b') ? b.shape[0] : b.shape[1];
         const shape = [a.shape[0], m];
+        this.flops += 2 * a.shape[1] * m;
         const gemmOut = fused.length > 1 ? this.fresh(`${out}/gemm`) : out;
         if (attrBool(n, 'transpose_a')) throw new Error(`${out}: transpose_a not supported`);
         this.node('Gemm', inputs, [gemmOut], { transB: 1 });
@@ -569,7 +572,7 @@ function main() {
   const tmp = `${outPath}.tmp`;
   fs.writeFileSync(tmp, bytes);
   fs.renameSync(tmp, outPath);
-  console.error(`[tfjs2onnx] ${path.basename(modelPath)} -> ${outPath}: ${c.nodes.length} nodes, ${c.inits.length} initializers`);
+  console.error(`[tfjs2onnx] ${path.basename(modelPath)} -> ${outPath}: ${c.nodes.length} nodes, ${c.inits.length} initializers, ${(c.flops / 1e9).toFixed(3)} GFLOP`);
 }
 
 if (require.main === module) main();
