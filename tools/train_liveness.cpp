@@ -1,6 +1,6 @@
 // train_liveness — trains the passive liveness model "lbp_svm_v1" (src/liveness/passive_lbp.h):
 // colour-texture LBP features of each face crop, a linear SVM (dlib svm_c_linear_trainer) with
-// C chosen by leave-one-subject-out cross-validation, and a Platt map of the SVM output to [0, 1]
+// C chosen by subject-disjoint cross-validation, and a Platt map of the SVM output to [0, 1]
 // fitted on the cross-validated scores.  The calibration table (BPCER -> threshold) is also made
 // from the cross-validated scores, so it does not rest on scores of images the model was fit to.
 //
@@ -203,26 +203,32 @@ int main(int argc, char** argv) {
       usable.push_back(&it);
       ++subjects[it.subject];
     }
+  constexpr std::size_t kFolds = 6;
+  std::map<std::string, std::size_t> fold_of;
+  for (const auto& [subject, count] : subjects) fold_of[subject] = fold_of.size() % kFolds;
+  const std::size_t folds = std::min(kFolds, subjects.size());
   std::cerr << usable.size() << " of " << items->size() << " images with a face, " << subjects.size() << " subjects\n";
   if (subjects.size() < 2) {
     std::cerr << "need at least two subjects for cross-validation\n";
     return 2;
   }
 
-  // Leave-one-subject-out cross-validation for each C.
+  // Subject-disjoint cross-validation for each C: subjects (sorted by name) are dealt round-robin
+// into at most kFolds folds, so every subject's images are scored by a model that never saw them
+// (with <= kFolds subjects this is leave-one-subject-out).
   double best_eer = 2, best_c = cs.front();
   std::vector<double> best_scores;
   std::vector<int> labels;
   for (const auto* it : usable) labels.push_back(it->attack ? 1 : 0);
   for (double c : cs) {
     std::vector<double> scores(usable.size());
-    for (const auto& [subject, count] : subjects) {
+    for (std::size_t fold = 0; fold < folds; ++fold) {
       std::vector<const Item*> tr;
       for (const auto* it : usable)
-        if (it->subject != subject) tr.push_back(it);
+        if (fold_of[it->subject] != fold) tr.push_back(it);
       const Linear m = train(tr, c);
       for (std::size_t i = 0; i < usable.size(); ++i)
-        if (usable[i]->subject == subject) scores[i] = m.score(*usable[i]);
+        if (fold_of[usable[i]->subject] == fold) scores[i] = m.score(*usable[i]);
     }
     std::vector<float> live, attack;
     for (std::size_t i = 0; i < usable.size(); ++i) (labels[i] ? attack : live).push_back(static_cast<float>(scores[i]));
@@ -265,7 +271,7 @@ int main(int argc, char** argv) {
       (labels[i] ? attack : live).push_back(p);
     }
     PadCalibration cal = make_pad_calibration(w.id, live, attack, {0.01, 0.02, 0.05, 0.1, 0.2});
-    cal.data = std::filesystem::path(list).filename().string() + " (leave-one-subject-out cross-validated scores)";
+    cal.data = std::filesystem::path(list).filename().string() + " (subject-disjoint cross-validated scores)";
     cal.command = "train_liveness --list " + list + " --calibration-out " + cal_out;
     cal.created = today();
     std::ofstream f(cal_out);

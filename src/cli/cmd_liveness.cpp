@@ -61,9 +61,9 @@ Result<std::vector<LabelledImage>> collect(const std::string& source, const std:
   std::vector<LabelledImage> out;
   std::error_code ec;
   if (fs::is_directory(source, ec)) {
-    for (auto it = fs::recursive_directory_iterator(source, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(source, fs::directory_options::follow_directory_symlink, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (!it->is_regular_file() || !is_image(it->path())) continue;
-      auto li = label_of(fs::relative(it->path(), source));
+      auto li = label_of(it->path().lexically_relative(source));
       if (!li) continue;
       li->path = it->path();
       out.push_back(std::move(*li));
@@ -182,7 +182,7 @@ int run_eval(const Context& ctx, const LivenessArgs& a, bool calibrate) {
     (it.attack ? all.attack : all.live).push_back(s);
     if (it.attack && !it.type.empty()) by_type[it.type].attack.push_back(s);
     if (!it.subject.empty()) (it.attack ? by_subject[it.subject].attack : by_subject[it.subject].live).push_back(s);
-    const std::string folder = fs::relative(it.path.parent_path(), base).string();
+    const std::string folder = it.path.parent_path().lexically_relative(base).string();
     (it.attack ? by_folder[folder].attack : by_folder[folder].live).push_back(s);
   }
   const float t = (*engine)->threshold();
