@@ -142,6 +142,25 @@ TEST(Detector, HogFindsTheFaceAndMmodIsTheFallback) {
   EXPECT_EQ(found->front().source, "mmod");
 }
 
+TEST(Detector, CascadesAreNamedFirstPlusFallback) {
+  // hog+blazeface: HOG first; BlazeFace (ms, not MMOD's second) only when HOG finds nothing.
+  auto cascade = make_detector(simkyc::test::model_dir(), "hog+blazeface", DetectorConfig{});
+  ASSERT_TRUE(cascade.ok()) << cascade.error().describe();
+  EXPECT_EQ((*cascade)->name(), "hog+blazeface");
+  auto frontal = (*cascade)->detect(load_bgr(face("jolie-2.jpg")));
+  ASSERT_TRUE(frontal.ok());
+  ASSERT_EQ(frontal->size(), 1u);
+  EXPECT_EQ(frontal->front().source, "hog");
+  auto turned = (*cascade)->detect(load_bgr(face("arin-2.jpg")));
+  ASSERT_TRUE(turned.ok());
+  ASSERT_EQ(turned->size(), 1u);
+  EXPECT_EQ(turned->front().source, "blazeface");
+  EXPECT_EQ(make_detector(simkyc::test::model_dir(), "hog+mmod+blazeface", DetectorConfig{}).error().reason,
+            Reason::kModelError);
+  EXPECT_EQ(make_detector(simkyc::test::model_dir(), "hog+nothing", DetectorConfig{}).error().reason,
+            Reason::kModelError);
+}
+
 TEST(Models, MissingModelDirectoryIsAModelError) {
   auto r = FaceAnalyzer::load("/nonexistent-model-dir", AnalyzerConfig{});
   ASSERT_FALSE(r.ok());

@@ -18,9 +18,10 @@ struct ImageArg {
   bool json = false;
 };
 
-Result<FaceAnalyzer> load_analyzer(const Context& ctx, bool fallback = true) {
+Result<FaceAnalyzer> load_analyzer(const Context& ctx, bool fallback = true, const std::string& detector = {}) {
   AnalyzerConfig cfg;
   cfg.detector.mmod_fallback = fallback;
+  if (!detector.empty()) cfg.detector_id = detector;
   return FaceAnalyzer::load(ctx.model_dir, cfg);
 }
 
@@ -28,10 +29,10 @@ void print_reasons_text(const std::vector<Reason>& reasons) {
   for (Reason r : reasons) std::cout << "  - " << code(r) << ": " << info(r).hint << "\n";
 }
 
-int run_detect(const Context& ctx, const ImageArg& a, bool fallback) {
+int run_detect(const Context& ctx, const ImageArg& a, bool fallback, const std::string& detector) {
   auto img = load_image(a.path);
   if (!img) return report_error(img.error(), a.json);
-  auto an = load_analyzer(ctx, fallback);
+  auto an = load_analyzer(ctx, fallback, detector);
   if (!an) return report_error(an.error(), a.json);
   Stopwatch sw;
   auto faces = an->detect(img->bgr);
@@ -162,8 +163,11 @@ void add_face_commands(CLI::App& app, Context& ctx) {
   auto* det = app.add_subcommand("detect", "Find faces in an image (dlib HOG, MMOD fallback)");
   det->add_option("image", detect_arg.path, "Image file")->required();
   det->add_flag("--json", detect_arg.json, "Print JSON");
+  static std::string detector;
   det->add_flag("--no-fallback", no_fallback, "HOG only, no MMOD CNN fallback");
-  det->callback([&ctx] { ctx.exit_code = run_detect(ctx, detect_arg, !no_fallback); });
+  det->add_option("--detector", detector,
+                  "Detector instead of the default hog+mmod: hog, mmod, blazeface, or a cascade FIRST+FALLBACK (e.g. hog+blazeface)");
+  det->callback([&ctx] { ctx.exit_code = run_detect(ctx, detect_arg, !no_fallback, detector); });
 
   auto* q = app.add_subcommand("quality", "Check whether the main face in an image is usable");
   q->add_option("image", quality_arg.path, "Image file")->required();

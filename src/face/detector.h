@@ -44,7 +44,12 @@ Result<std::unique_ptr<Detector>> make_cascade_detector(const std::filesystem::p
 Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                     const DetectorConfig& cfg);
 
-// Any detector by name: "hog", "mmod", "hog+mmod" (the cascade), "blazeface" (= "blazeface_v1").
+// Runs `first`; only when it finds no face (and did not fail), runs `fallback` (may be null).
+// Requires: first != nullptr.  Ensures: name() is "first+fallback" (or first's name).
+std::unique_ptr<Detector> make_cascade_detector(std::unique_ptr<Detector> first, std::unique_ptr<Detector> fallback);
+
+// Any detector by name: "hog", "mmod", "blazeface" (= "blazeface_v1"), or a cascade of two
+// "FIRST+FALLBACK" ("hog+mmod", "hog+blazeface").
 Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                 const DetectorConfig& cfg);
 

@@ -123,7 +123,7 @@ class CascadeDetector final : public Detector {
   std::unique_ptr<Detector> clone() const override {
     return std::make_unique<CascadeDetector>(first_->clone(), fallback_ ? fallback_->clone() : nullptr);
   }
-  std::string name() const override { return fallback_ ? "hog+mmod" : "hog"; }
+  std::string name() const override { return fallback_ ? first_->name() + "+" + fallback_->name() : first_->name(); }
 
  private:
   std::unique_ptr<Detector> first_;
@@ -159,7 +159,11 @@ Result<std::unique_ptr<Detector>> make_cascade_detector(const std::filesystem::p
     if (!mmod) return mmod.error();
     fallback = std::move(mmod.value());
   }
-  return std::unique_ptr<Detector>(std::make_unique<CascadeDetector>(std::move(hog.value()), std::move(fallback)));
+  return make_cascade_detector(std::move(hog.value()), std::move(fallback));
+}
+
+std::unique_ptr<Detector> make_cascade_detector(std::unique_ptr<Detector> first, std::unique_ptr<Detector> fallback) {
+  return std::make_unique<CascadeDetector>(std::move(first), std::move(fallback));
 }
 
 }  // namespace simkyc

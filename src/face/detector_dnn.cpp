@@ -142,6 +142,15 @@ Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& mod
   if (id == "hog") return make_hog_detector(cfg);
   if (id == "mmod") return make_mmod_detector(model_dir, cfg);
   if (id == "hog+mmod") return make_cascade_detector(model_dir, cfg);
+  if (const auto plus = id.find('+'); plus != std::string::npos) {
+    const std::string second = id.substr(plus + 1);
+    if (second.find('+') != std::string::npos) return make_error(Reason::kModelError, "a cascade has two detectors: '" + id + "'");
+    auto a = make_detector(model_dir, id.substr(0, plus), cfg);
+    if (!a) return a.error();
+    auto b = make_detector(model_dir, second, cfg);
+    if (!b) return b.error();
+    return make_cascade_detector(std::move(a.value()), std::move(b.value()));
+  }
   if (id == "blazeface") return make_dnn_detector(model_dir, "blazeface_v1", cfg);
   return make_dnn_detector(model_dir, id, cfg);
 }
