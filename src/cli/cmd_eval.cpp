@@ -207,7 +207,7 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
 
 void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
-  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, mobilefacenet_v1)")
+  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, mobilefacenet_v1, fusion_v1)")
       ->capture_default_str();
   c->add_option("--detector", a.detector, "Detector (hog+mmod, hog, mmod, blazeface)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")

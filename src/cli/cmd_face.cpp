@@ -88,6 +88,7 @@ Result<Verifier> load_verifier(const Context& ctx, const MatchOptions& m) {
   cfg.policy.target_fmr = m.fmr;
   cfg.policy.review_fmr = std::max(cfg.policy.review_fmr, m.fmr);
   cfg.calibration = m.calibration;
+  cfg.analyzer.embedder_id = m.embedder;
   return Verifier::load(ctx.model_dir, cfg);
 }
 

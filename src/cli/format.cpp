@@ -45,6 +45,10 @@ void add_match_options(CLI::App* cmd, MatchOptions& opts) {
   cmd->add_option("--calibration", opts.calibration,
                   "Calibration table (JSON from `simkyc calibrate`); default: the shipped one")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--embedder", opts.embedder,
+                  "Descriptor: dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, or a fusion model (fusion_v1, "
+                  "docs/accuracy.md); the shipped table is models/calibration/<embedder>.json")
+      ->capture_default_str();
 }
 
 }  // namespace simkyc::cli

@@ -23,6 +23,7 @@ void print_json(const nlohmann::json& j);
 struct MatchOptions {
   double fmr = 1e-4;
   std::string calibration;
+  std::string embedder = "dlib_resnet_v1";   // e.g. fusion_v1 (issue 7); its own calibration table
 };
 void add_match_options(CLI::App* cmd, MatchOptions& opts);
 

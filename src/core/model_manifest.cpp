@@ -18,6 +18,15 @@ Result<ModelFile> find_model(const std::filesystem::path& model_dir, const std::
     f.id = id;
     // A converted model (e.g. ONNX made at set-up from a package's file) lives in model_dir itself
     // and takes its package from the file it was converted from.
+    // A file shipped in the repository itself ("in_repo": true, e.g. a fitted fusion model).
+    if (m.value("in_repo", false)) {
+      f.package_version = m.value("version", "");
+      f.sha256 = m.at("sha256").get<std::string>();
+      f.path = model_dir / m.at("file").get<std::string>();
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(f.path, ec)) return make_error(Reason::kModelError, "missing " + f.path.string());
+      return f;
+    }
     const bool converted = m.contains("converted_from");
     const auto& src = converted ? j["models"].at(m["converted_from"].at(0).get<std::string>()) : m;
     f.package = src.at("package").get<std::string>();

@@ -64,7 +64,7 @@ Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
 
   if (embed) {
     sw.restart();
-    auto d = embedder_->embed(own_chip ? fa.chip : make_embedder_chip(bgr, fa.box, fa.landmarks, info));
+    auto d = own_chip ? embedder_->embed(fa.chip) : embedder_->embed_face(bgr, fa.box, fa.landmarks);
     fa.timings_ms["embed"] = sw.elapsed_ms();
     if (!d) return d.error();
     fa.descriptor = std::move(d.value());

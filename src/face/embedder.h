@@ -8,6 +8,10 @@
 
 namespace simkyc {
 
+// The chip `info` asks for, from the image, the detector box and the landmarks.
+// Ensures: info.input_size square 8UC3.
+FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info);
+
 class Embedder {
  public:
   virtual ~Embedder() = default;
@@ -15,6 +19,12 @@ class Embedder {
   // Ensures: unit-length descriptor with info().dims floats.
   // Errors: kModelError on backend failure.  Not safe for concurrent calls: clone() per thread.
   virtual Result<Descriptor> embed(const FaceChip& chip) = 0;
+  // The descriptor of the face at `box` / `landmarks` in the whole image: by default embed() of
+  // the chip make_embedder_chip() makes for info(); embedders that combine several chips
+  // (fusion models, info().chip == "face") override it.  Same contract as embed().
+  virtual Result<Descriptor> embed_face(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks) {
+    return embed(make_embedder_chip(bgr, box, landmarks, info()));
+  }
   virtual ModelInfo info() const = 0;
   virtual std::unique_ptr<Embedder> clone() const = 0;
 };
@@ -30,11 +40,13 @@ Result<std::unique_ptr<Embedder>> make_dlib_resnet_embedder(const std::filesyste
 // Errors: kModelError (unknown id, missing or unreadable model).
 Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
-// Any embedder by model id: "dlib_resnet_v1" or one of make_dnn_embedder's.
-Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id);
+// Fusion models ("fusion_..."; src/face/fusion_model.h, issue 7): an in-repo model file listed in
+// models/manifest.json, checked against its SHA-256, whose parts are other embedders here.  Only
+// embed_face() works (info().chip == "face": it needs the whole image, not one chip).
+// Errors: kModelError (not in the manifest, checksum mismatch, bad file, a part missing).
+Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
-// The chip `info` asks for, from the image, the detector box and the landmarks.
-// Ensures: info.input_size square 8UC3.
-FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info);
+// Any embedder by model id: "dlib_resnet_v1", one of make_dnn_embedder's, or "fusion_...".
+Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
 }  // namespace simkyc

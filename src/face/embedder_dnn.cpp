@@ -89,6 +89,7 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
 
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id) {
   if (id == "dlib_resnet_v1") return make_dlib_resnet_embedder(model_dir);
+  if (id.rfind("fusion_", 0) == 0) return make_fusion_embedder(model_dir, id);
   return make_dnn_embedder(model_dir, id);
 }
 

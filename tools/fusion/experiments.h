@@ -1,0 +1,25 @@
+// tools/fusion/experiments.h — the `cv` and `fit` subcommands of fusion_tool.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace simkyc::fusion {
+
+struct CvOptions {
+  std::string data;
+  std::vector<std::string> extra;    // more variants of the same images (merged into data)
+  std::vector<std::string> others;   // NAME=FILE
+  int folds = 5;
+  unsigned seed = 7;
+  std::vector<std::string> methods;  // empty: all
+  std::string json_out;
+};
+int run_cv(const CvOptions& o);
+
+struct FitOptions {
+  std::string data, method, id, out;
+  std::vector<std::string> extra;
+};
+int run_fit(const FitOptions& o);
+
+}  // namespace simkyc::fusion
