@@ -74,7 +74,8 @@ if (cmd === 'install') {
     fs.mkdirSync(toolDir, { recursive: true });
     const pj = path.join(toolDir, 'package.json');
     if (!fs.existsSync(pj)) fs.writeFileSync(pj, JSON.stringify({ name: 'simkyc-setup-tools', private: true }, null, 1) + '\n');
-    const specs = tools.map(([name, p]) => `${name}@${p.version}`);
+    // All of them, not only the missing ones: an install with --no-save prunes what it was not given.
+    const specs = Object.entries(manifest.tools).filter(([name]) => name !== 'comment').map(([name, p]) => `${name}@${p.version}`);
     log(`installing set-up tools ${specs.join(' ')}`);
     execFileSync('npm', ['install', '--prefix', toolDir, '--no-package-lock', '--no-save', ...npmQuiet, ...specs],
       { stdio: 'inherit' });

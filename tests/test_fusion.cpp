@@ -1,12 +1,13 @@
 // Fusion models (issue 7): fitting (src/match/fusion_fit.h), the model file
 // (src/face/fusion_model.h) and the shipped fusion_v1 embedder.
-#include <cmath>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -149,6 +150,58 @@ TEST(FusionModel, ChecksumAndCorruptionAreRejected) {
   EXPECT_FALSE(fusion_model_from_json(j).ok());
   std::filesystem::remove(file);
 }
+
+}  // namespace
+}  // namespace simkyc
+
+namespace simkyc {
+namespace {
+
+// The shipped fusion models: listed in the manifest with the file's SHA-256, loadable, with their
+// own calibration table, and ranking real pairs from tests/data/faces the right way round.
+class ShippedFusion : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ShippedFusion, LoadsVerifiesAndSeparatesRealPairs) {
+  const std::string id = GetParam();
+  auto file = find_model(test::model_dir(), id);
+  ASSERT_TRUE(file.ok()) << file.error().describe();
+  EXPECT_EQ(file->sha256.size(), 64u);
+  auto model = load_fusion_model(file->path, file->sha256);   // checksum verified
+  ASSERT_TRUE(model.ok()) << model.error().describe();
+  EXPECT_EQ(model->id, id);
+  EXPECT_FALSE(load_fusion_model(file->path, std::string(64, 'f')).ok());
+
+  auto table = load_calibration(default_calibration_path(test::model_dir(), id));
+  ASSERT_TRUE(table.ok()) << table.error().describe();
+  EXPECT_EQ(table->model, id);
+  auto t3 = table->threshold_for(1e-3);
+  ASSERT_TRUE(t3.ok());
+
+  AnalyzerConfig cfg;
+  cfg.embedder_id = id;
+  auto an = FaceAnalyzer::load(test::model_dir(), cfg);
+  ASSERT_TRUE(an.ok()) << an.error().describe();
+  EXPECT_EQ(an->embedder_info().name, id);
+  EXPECT_EQ(an->embedder_info().dims, model->dims());
+  std::map<std::string, Descriptor> d;
+  for (const char* f : {"arin-1.jpg", "arin-2.jpg", "chorong-1.jpg", "jolie-1.jpg", "jolie-2.jpg"}) {
+    auto fa = an->analyze(test::load_bgr(test::face(f)));
+    ASSERT_TRUE(fa.ok()) << f << ": " << fa.error().describe();
+    ASSERT_EQ(static_cast<int>(fa->descriptor.size()), model->dims());
+    d[f] = fa->descriptor;
+  }
+  const float arin = similarity(d["arin-1.jpg"], d["arin-2.jpg"]);
+  const float jolie = similarity(d["jolie-1.jpg"], d["jolie-2.jpg"]);
+  const float arin_chorong = similarity(d["arin-1.jpg"], d["chorong-1.jpg"]);   // same group, different people
+  const float jolie_arin = similarity(d["jolie-1.jpg"], d["arin-1.jpg"]);
+  EXPECT_GT(arin, arin_chorong);
+  EXPECT_GT(jolie, jolie_arin);
+  EXPECT_LT(arin_chorong, *t3) << "an East Asian impostor pair must not match at FMR 1e-3";
+  EXPECT_LT(jolie_arin, *t3);
+  EXPECT_GE(jolie, *t3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fusion, ShippedFusion, ::testing::Values("fusion_v1", "fusion_z_v1"));
 
 }  // namespace
 }  // namespace simkyc

@@ -70,6 +70,9 @@ for (const s of sets) {
   md += `| ${n} | ${c.fte_chip_copies} | ${f.eer.toFixed(4)} / ${c.eer.toFixed(4)} | ${t(f, '1e-2')} / ${t(c, '1e-2')} | ${t(f, '1e-3')} / ${t(c, '1e-3')} | ${r(f)} / ${r(c)} |\n`;
 }
 md += '\n## ROC curves\n\n' + sets.map((s) => { const n = s.split('|')[0]; return `![${n}](img/roc-${n}.svg)`; }).join('\n') + '\n';
+// The issue-7 section (cross-validated score models, made by tools/fusion) is kept as it is.
+const issue7 = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split(/^(?=## Improving East Asian accuracy \(issue 7\))/m)[1] : undefined;
+if (issue7) md += '\n' + issue7;
 fs.writeFileSync(out, md);
 console.error(`[accuracy] wrote ${out}`);
 JS

@@ -328,7 +328,20 @@ struct ApiServer::Impl {
       json body = error_body(make_error(r));
       res.set_content(body.dump(), "application/json");
     });
-    if (!cfg.web_root.empty() && std::filesystem::is_directory(cfg.web_root)) s.set_mount_point("/", cfg.web_root);
+    if (!cfg.web_root.empty() && std::filesystem::is_directory(cfg.web_root)) {
+      // The console: explicit UTF-8 types, and a policy that allows only its own files (no inline
+      // script or style, no other origin); camera frames are drawn to canvases and shown as data:/blob:.
+      s.set_file_extension_and_mimetype_mapping("html", "text/html; charset=utf-8");
+      s.set_file_extension_and_mimetype_mapping("js", "text/javascript; charset=utf-8");
+      s.set_file_extension_and_mimetype_mapping("css", "text/css; charset=utf-8");
+      s.set_mount_point("/", cfg.web_root,
+                        {{"Content-Security-Policy",
+                          "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+                          "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+                         {"X-Content-Type-Options", "nosniff"},
+                         {"Referrer-Policy", "no-referrer"},
+                         {"Cache-Control", "no-cache"}});
+    }
   }
 };
 

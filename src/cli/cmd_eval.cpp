@@ -153,7 +153,8 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
   if (!a.calibration_out.empty()) {
     CalibrationTable t = make_calibration(s->model, s->genuine, s->impostor, {1e-2, 1e-3, 1e-4, 1e-5});
     t.data = s->data;
-    t.command = "simkyc calibrate " + (a.folders.empty() ? a.pairs : "--folders " + a.folders);
+    t.command = "simkyc calibrate " + (a.embedder == "dlib_resnet_v1" ? "" : "--embedder " + a.embedder + " ") +
+                (a.folders.empty() ? a.pairs : "--folders " + a.folders);
     t.created = today();
     std::ofstream f(a.calibration_out);
     if (!(f << to_json(t).dump(2) << "\n"))

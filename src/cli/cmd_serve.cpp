@@ -18,7 +18,7 @@ namespace {
 struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string store, key_file, config, calibration, tls_cert, tls_key;
-  std::string web = std::string(SIMKYC_SOURCE_DIR) + "/web";
+  std::string web = SIMKYC_DEFAULT_WEB_DIR;
   int threads = 8;
 };
 
@@ -166,7 +166,7 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);
   s->add_option("--tls-key", a.tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);
-  s->add_option("--web", a.web, "Folder with the clerk console")->capture_default_str();
+  s->add_option("--web-root,--web", a.web, "Folder with the clerk console (\"\" = no console)")->capture_default_str();
   s->callback([&ctx] { ctx.exit_code = run_serve(ctx, a); });
 }
 

@@ -160,6 +160,7 @@ std::vector<int> assign_folds(const DescriptorSet& s, const std::vector<int>& pe
 struct CvResult {
   std::vector<Metrics> folds;
   Metrics pooled;
+  std::vector<float> genuine, impostor;   // pooled out-of-fold scores
   std::vector<std::string> chosen;   // per fold, the candidate picked (nested methods)
 };
 
@@ -234,6 +235,8 @@ Result<CvResult> cross_validate(const DescriptorSet& s, const Method& m, const s
     pi.insert(pi.end(), im.begin(), im.end());
   }
   r.pooled = compute_metrics(pg, pi);
+  r.genuine = std::move(pg);
+  r.impostor = std::move(pi);
   return r;
 }
 
@@ -279,6 +282,14 @@ std::vector<Method> all_methods() {
   ms.push_back(mk("lda(concat)", {dlib, fr("0.4")}, false, true, lda(256, 128)));
   ms.push_back(mk("lda(concat)+flip", {dlib, fr("0.4")}, true, true, lda(256, 128)));
   ms.push_back(mk("lda(concat)+flip shrink2", {dlib, fr("0.4")}, true, true, lda(256, 128, 2.0)));
+  for (const auto& mg : {"0.4", "0.6"})
+    for (int pca : {256, 512})
+      for (double sh : {1.0, 2.0, 4.0})
+        ms.push_back(mk("lda(dlib,faceres_m" + std::string(mg) + ")+flip p" + std::to_string(pca) + " k128 s" +
+                            std::to_string(sh).substr(0, 3),
+                        {dlib, fr(mg)}, true, true, lda(pca, 128, sh)));
+  ms.push_back(mk("lda(dlib,faceres_m0.6)+flip p512 k256 s2.0", {dlib, fr("0.6")}, true, true, lda(512, 256, 2.0)));
+  ms.push_back(mk("wccn(dlib,faceres_m0.6)+flip p512 s2.0", {dlib, fr("0.6")}, true, true, wccn(512, 2.0)));
   // Adaptive S-norm against the training folds' images (top 100, or as named).
   ms.push_back(mk("dlib+asnorm", {dlib}, false, false, std::nullopt, 100));
   ms.push_back(mk("dlib+flip+asnorm", {dlib}, true, false, std::nullopt, 100));
@@ -292,11 +303,12 @@ std::vector<Method> all_methods() {
     nz.candidates.push_back(mk("z(dlib,faceres_m" + std::string(mg) + ")+flip", {dlib, fr(mg)}, true, true));
   ms.push_back(nz);
   Method nl = mk("lda(concat)+flip, nested", {dlib, fr("0.4")}, true, true, lda(256, 128));
-  for (int pca : {128, 256})
-    for (int out : {64, 128})
-      for (double sh : {0.1, 2.0})
-        nl.candidates.push_back(mk("lda p" + std::to_string(pca) + " k" + std::to_string(out) + " s" + std::to_string(sh).substr(0, 3),
-                                   {dlib, fr("0.4")}, true, true, lda(pca, out, sh)));
+  for (const auto& mg : {"0.4", "0.6"})
+    for (int pca : {256, 512})
+      for (double sh : {1.0, 2.0, 4.0})
+        nl.candidates.push_back(mk("lda(dlib,faceres_m" + std::string(mg) + ")+flip p" + std::to_string(pca) +
+                                       " k128 s" + std::to_string(sh).substr(0, 3),
+                                   {dlib, fr(mg)}, true, true, lda(pca, 128, sh)));
   ms.push_back(nl);
   return ms;
 }
@@ -491,6 +503,8 @@ int run_fit(const FitOptions& o) {
     if (!cv) return 2;
     FusionModel model = fit->model;
     model.id = o.id;
+    std::string extra_args;
+    for (const auto& e : o.extra) extra_args += " --extra " + e;
     const std::time_t t = std::time(nullptr);
     char date[16];
     std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&t));
@@ -499,8 +513,8 @@ int run_fit(const FitOptions& o) {
                         {"data", dev->data},
                         {"people", dev->people.size()},
                         {"images_enrolled", enrolled(*dev).size()},
-                        {"command", "fusion_tool fit --data " + o.data + " --method '" + o.method + "' --id " + o.id +
-                                        " --out " + o.out},
+                        {"command", "fusion_tool fit --data " + o.data + extra_args + " --method '" + o.method +
+                                        "' --id " + o.id + " --out " + o.out},
                         {"created", date},
                         {"cv_5fold_seed7", {{"pooled", metrics_json(cv->pooled)},
                                             {"eer_mean", summarise(*cv).eer_mean},
@@ -512,6 +526,46 @@ int run_fit(const FitOptions& o) {
     }
     std::cerr << "[fit] " << o.id << " (" << use->name << ", " << model.dims() << " dims) -> " << o.out
               << "; CV pooled EER " << cv->pooled.eer << ", TAR@1e-3 " << tar_at(cv->pooled, 1e-3) << "\n";
+    return 0;
+  }
+  std::cerr << "unknown method " << o.method << "\n";
+  return 2;
+}
+
+int run_calibrate_cv(const CalibrateCvOptions& o) {
+  auto dev = load_dev(o.data, o.extra);
+  if (!dev) {
+    std::cerr << dev.error().detail << "\n";
+    return 2;
+  }
+  for (const auto& m : all_methods()) {
+    if (m.name != o.method) continue;
+    if (!m.candidates.empty() || m.asnorm_k > 0) {
+      std::cerr << "give a method without nested choice or AS-norm (e.g. the one `fit` chose)\n";
+      return 2;
+    }
+    auto cv = cross_validate(*dev, m, everyone(*dev), 5, 7);
+    if (!cv) {
+      std::cerr << cv.error().detail << "\n";
+      return 2;
+    }
+    CalibrationTable t = make_calibration(o.id, cv->genuine, cv->impostor, {1e-2, 1e-3, 1e-4, 1e-5});
+    std::string extra_args;
+    for (const auto& e : o.extra) extra_args += " --extra " + e;
+    t.data = dev->data + " (out-of-fold scores of 5-fold identity-disjoint cross-validation, seed 7: " + m.name +
+             " fitted on the other folds' people)";
+    t.command = "fusion_tool calibrate-cv --data " + o.data + extra_args + " --method '" + o.method + "' --id " + o.id +
+                " --out " + o.out;
+    const std::time_t now = std::time(nullptr);
+    char date[16];
+    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
+    t.created = date;
+    std::ofstream f(o.out);
+    if (!(f << to_json(t).dump(2) << "\n")) {
+      std::cerr << "cannot write " << o.out << "\n";
+      return 2;
+    }
+    std::cerr << "[calibrate-cv] " << o.id << ": " << t.points.size() << " points -> " << o.out << "\n";
     return 0;
   }
   std::cerr << "unknown method " << o.method << "\n";

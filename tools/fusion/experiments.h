@@ -22,4 +22,12 @@ struct FitOptions {
 };
 int run_fit(const FitOptions& o);
 
+// A calibration table (FMR -> threshold) from the pooled out-of-fold scores of a method's
+// identity-disjoint cross-validation: thresholds for people the model was not fitted on.
+struct CalibrateCvOptions {
+  std::string data, method, id, out;
+  std::vector<std::string> extra;
+};
+int run_calibrate_cv(const CalibrateCvOptions& o);
+
 }  // namespace simkyc::fusion

@@ -8,6 +8,8 @@
 //       of EAST applied to the other sets
 //   fusion_tool fit --data EAST.desc --method NAME --out models/fusion/NAME.json
 //       fits a method on every identity of EAST and writes the model file the fusion embedder loads
+//   fusion_tool calibrate-cv --data EAST.desc --method NAME --id ID --out models/calibration/ID.json
+//       calibration table from the method's out-of-fold (cross-validated) scores
 #include <iostream>
 #include <thread>
 
@@ -53,6 +55,14 @@ int main(int argc, char** argv) {
   fitc->add_option("--id", fit.id, "Model id written into the file")->required();
   fitc->add_option("--out", fit.out, "Model file (JSON)")->required();
 
+  fusion::CalibrateCvOptions cal;
+  auto* calc = app.add_subcommand("calibrate-cv", "Calibration table from a method's out-of-fold cross-validated scores");
+  calc->add_option("--data", cal.data, "Descriptor file of the development set (folders)")->required();
+  calc->add_option("--extra", cal.extra, "Descriptor file of the same images with more variants (merged)");
+  calc->add_option("--method", cal.method, "Method name (see `cv`; not a nested one)")->required();
+  calc->add_option("--id", cal.id, "Model id the table is for")->required();
+  calc->add_option("--out", cal.out, "Table to write (JSON)")->required();
+
   CLI11_PARSE(app, argc, argv);
   if (dump->parsed()) {
     if (folders.empty() == pairs.empty()) {
@@ -86,5 +96,6 @@ int main(int argc, char** argv) {
   }
   if (cvc->parsed()) return fusion::run_cv(cv);
   if (fitc->parsed()) return fusion::run_fit(fit);
+  if (calc->parsed()) return fusion::run_calibrate_cv(cal);
   return 2;
 }
