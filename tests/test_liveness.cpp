@@ -261,6 +261,26 @@ TEST(LivenessEngineTest, ChallengeOnRealPhotos) {
   EXPECT_TRUE(has(rep->result.reasons, Reason::kLivenessFaceChanged));
 }
 
+TEST(LivenessEngineTest, DescribeIsInTheFramesDescriptorSpace) {
+  // The service compares the still capture with the challenge frames through describe(), so the
+  // check holds whatever embedder the service matches with (e.g. fusion_z_v1).
+  std::vector<TimedFrame> frames;
+  std::int64_t t = 0;
+  for (const char* f : {"orl-s8-6", "orl-s8-2", "orl-s8-6", "orl-s8-7", "orl-s8-2", "orl-s8-6", "orl-s8-2"})
+    frames.push_back({test::load_bgr(data(std::string("liveness/") + f + ".pgm")), t += 200});
+  auto rep = engine().check_challenge(std::span<const TimedFrame>(frames), spec({Action::kBlink}));
+  ASSERT_TRUE(rep.ok());
+  ASSERT_FALSE(rep->frames.front().descriptor.empty());
+  const auto same = engine().describe(test::load_bgr(data("liveness/orl-s8-2.pgm")));
+  const auto other = engine().describe(test::load_bgr(test::face("jolie-2.jpg")));
+  ASSERT_TRUE(same.ok() && other.ok());
+  ASSERT_EQ(same->size(), rep->frames.front().descriptor.size());
+  const float min_same = engine().config().challenge.min_same_person;
+  EXPECT_GE(similarity(rep->frames.front().descriptor, *same), min_same);
+  EXPECT_LT(similarity(rep->frames.front().descriptor, *other), min_same);
+  EXPECT_EQ(engine().describe(cv::Mat(200, 200, CV_8UC3, cv::Scalar::all(128))).error().reason, Reason::kNoFace);
+}
+
 TEST(LivenessEngineTest, EncodedFramesRepeatedAreReused) {
   const auto a = read_file_limited(data("liveness/orl-s8-1.pgm"), 1u << 20);
   const auto b = read_file_limited(data("liveness/orl-s8-2.pgm"), 1u << 20);

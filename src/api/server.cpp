@@ -1,6 +1,7 @@
 #include "api/server.h"
 
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include <filesystem>
 
@@ -157,12 +158,16 @@ int http_status(Reason r) {
   }
 }
 
+// Pending connections the kernel queues before the server accepts them.
+constexpr int kListenBacklog = 256;
+
 struct ApiServer::Impl {
   Service& svc;
   Metrics& metrics;
   ServerConfig cfg;
   std::unique_ptr<httplib::Server> http;
   int bound_port = 0;
+  socket_t listen_fd = -1;   // the listening socket (set while binding)
 
   // Wraps a handler: authentication, timing, metrics, access log, exceptions.
   template <class F>
@@ -356,6 +361,13 @@ ApiServer::ApiServer(Service& service, Metrics& metrics, ServerConfig cfg)
   impl_->http->set_payload_max_length(impl_->cfg.max_body_bytes);
   impl_->http->set_read_timeout(30, 0);
   impl_->http->set_write_timeout(30, 0);
+  // Debian's cpp-httplib is a compiled library that listens with a backlog of 5: a burst of
+  // counters connecting at once overflowed it and connections were dropped unanswered.  The
+  // listening socket is remembered here and its backlog raised after binding (bind()).
+  impl_->http->set_socket_options([impl = impl_.get()](socket_t sock) {
+    httplib::default_socket_options(sock);
+    impl->listen_fd = sock;
+  });
   impl_->routes();
 }
 
@@ -367,6 +379,8 @@ Status ApiServer::bind() {
   else impl_->bound_port = impl_->http->bind_to_port(impl_->cfg.host.c_str(), impl_->cfg.port) ? impl_->cfg.port : -1;
   if (impl_->bound_port <= 0)
     return make_error(Reason::kConfigError, "cannot listen on " + impl_->cfg.host + ":" + std::to_string(impl_->cfg.port));
+  if (impl_->listen_fd >= 0 && ::listen(impl_->listen_fd, kListenBacklog) != 0)
+    spdlog::warn("could not raise the listen backlog to {}", kListenBacklog);
   return ok_status();
 }
 

@@ -156,7 +156,7 @@ Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& 
   // End-to-end verify of the two bench photos, per detector + embedder pair.
   const std::pair<const char*, const char*> pairs[] = {
       {"hog+mmod", "dlib_resnet_v1"}, {"hog+mmod", "dlib_resnet_onnx_v1"}, {"blazeface", "dlib_resnet_onnx_v1"},
-      {"blazeface", "faceres_v1"}};
+      {"blazeface", "faceres_v1"}, {"hog+mmod", kDecisionEmbedder}};
   for (auto [det, emb] : pairs) {
     VerifierConfig vc;
     vc.analyzer.detector_id = det;

@@ -210,7 +210,7 @@ void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
   c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, mobilefacenet_v1, fusion_v1)")
       ->capture_default_str();
-  c->add_option("--detector", a.detector, "Detector (hog+mmod, hog, mmod, blazeface)")->capture_default_str();
+  c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, or a cascade FIRST+FALLBACK (hog+mmod, hog+blazeface)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
       ->check(CLI::ExistingDirectory);
   c->add_option("--threads", a.threads, "Worker threads (default: all cores)");

@@ -93,6 +93,7 @@ int run_loadtest(const Context& ctx, const LoadArgs& a) {
 
   // 1. In-process: one Verifier per core, each analysing its two faces in turn.
   VerifierConfig vc;
+  vc.analyzer.embedder_id = kDecisionEmbedder;   // as `simkyc serve` decides
   vc.parallel = false;
   vc.policy.target_fmr = 1e-3;
   auto proto = Verifier::load(ctx.model_dir, vc);
@@ -109,7 +110,9 @@ int run_loadtest(const Context& ctx, const LoadArgs& a) {
   std::filesystem::create_directories(dir);
   auto vault = Vault::from_key_file(dir / "k", true);
   auto store = open_sqlite_store((dir / "s.db").string());
-  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  AnalyzerConfig acfg;
+  acfg.embedder_id = kDecisionEmbedder;
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, acfg);
   if (!vault || !store || !analyzer) return report_error(make_error(Reason::kInternal, "service set-up"), a.json_out);
   ServiceConfig sc;
   sc.channel_fmr = {{"counter", 1e-3}, {"online", 1e-3}};

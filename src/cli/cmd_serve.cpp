@@ -19,6 +19,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string store, key_file, config, calibration, tls_cert, tls_key;
   std::string web = SIMKYC_DEFAULT_WEB_DIR;
+  std::string embedder = kDecisionEmbedder;
   int threads = 8;
 };
 
@@ -125,7 +126,9 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   if (!vault) return report_error(vault.error(), false);
   auto store = open_sqlite_store(store_path);
   if (!store) return report_error(store.error(), false);
-  auto analyzer = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
+  AnalyzerConfig acfg;
+  acfg.embedder_id = a.embedder;
+  auto analyzer = FaceAnalyzer::load(ctx.model_dir, acfg);
   if (!analyzer) return report_error(analyzer.error(), false);
   const auto model = analyzer->embedder_info().name;
   auto table = load_calibration(a.calibration.empty() ? default_calibration_path(ctx.model_dir, model)
@@ -162,7 +165,8 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   s->add_option("--key-file", a.key_file, "Data key file (default: simkyc.key beside the store; created on first start). "
                                           "SIMKYC_MASTER_KEY (64 hex) overrides it");
   s->add_option("--config", a.config, "Service settings (JSON; see docs/service.md)")->check(CLI::ExistingFile);
-  s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one)")->check(CLI::ExistingFile);
+  s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one for the embedder)")->check(CLI::ExistingFile);
+  s->add_option("--embedder", a.embedder, "Embedder decisions are made with (e.g. dlib_resnet_v1)")->capture_default_str();
   s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);
   s->add_option("--tls-key", a.tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);

@@ -8,6 +8,7 @@
 
 #include "core/result.h"
 #include "face/analyzer.h"
+#include "policy/verifier.h"
 
 namespace simkyc::cli {
 
@@ -23,7 +24,7 @@ void print_json(const nlohmann::json& j);
 struct MatchOptions {
   double fmr = 1e-4;
   std::string calibration;
-  std::string embedder = "dlib_resnet_v1";   // e.g. fusion_v1 (issue 7); its own calibration table
+  std::string embedder = kDecisionEmbedder;   // any make_embedder id; each has its own calibration table
 };
 void add_match_options(CLI::App* cmd, MatchOptions& opts);
 

@@ -127,6 +127,17 @@ Result<FrameMeasure> LivenessEngine::measure(Worker& w, const cv::Mat& bgr, std:
   return m;
 }
 
+Result<Descriptor> LivenessEngine::describe(const cv::Mat& bgr) {
+  auto w = acquire();
+  std::optional<cv::Rect2f> no_track;
+  FaceBox box;
+  auto m = measure(*w, bgr, no_track, /*embed=*/true, box);
+  release(std::move(w));
+  if (!m) return m.error();
+  if (!m->face) return make_error(Reason::kNoFace);
+  return std::move(m->descriptor);
+}
+
 Result<ChallengeReport> LivenessEngine::check_challenge(std::span<const TimedFrame> frames, const ChallengeSpec& spec) {
   Stopwatch sw;
   ChallengeReport rep;

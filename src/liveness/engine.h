@@ -69,6 +69,11 @@ class LivenessEngine {
   // Attack score of the largest face (no threshold).  Errors: kNoFace, kModelError.
   Result<float> attack_score(const cv::Mat& bgr);
 
+  // Descriptor of the largest face with the engine's own embedder: the space of
+  // ChallengeReport::frames[i].descriptor, whatever embedder the caller matches with.
+  // Requires: bgr non-empty 8UC3.  Errors: kNoFace, kModelError.
+  Result<Descriptor> describe(const cv::Mat& bgr);
+
   // The challenge on decoded frames.  Ensures: report.result as evaluate_challenge(), plus
   // LIVENESS_ATTACK_SUSPECTED in report.result.reasons when the passive check fails.
   // Errors: kModelError only (bad frames are reasons, not errors).

@@ -14,6 +14,13 @@
 
 namespace simkyc {
 
+// The embedder decisions are made with unless configured otherwise (`simkyc verify`, `compare`,
+// `serve`, the load test): the z-score fusion of the dlib ResNet and faceres descriptors, chosen by
+// the cross-validated figures in docs/accuracy.md (issue 7); its calibration table is
+// models/calibration/fusion_z_v1.json.  AnalyzerConfig's own default (dlib_resnet_v1) stays the
+// measurement baseline of eval, bench and the liveness engine.
+inline constexpr const char* kDecisionEmbedder = "fusion_z_v1";
+
 struct VerifierConfig {
   AnalyzerConfig analyzer;
   PolicyConfig policy;

@@ -43,12 +43,13 @@ Result<LivenessOutcome> Service::check_liveness(const SessionRecord& s, const cv
   if (!rep) return rep.error();
   out.challenge_run = true;
   std::vector<Reason> rs = rep->result.reasons;
-  // The still capture must be the person who did the challenge.
-  if (!rep->frames.empty() && !rep->frames.front().descriptor.empty() && !fa.descriptor.empty()) {
-    const auto& d = rep->frames.front().descriptor;
-    double dot = 0;
-    for (std::size_t i = 0; i < d.size() && i < fa.descriptor.size(); ++i) dot += static_cast<double>(d[i]) * fa.descriptor[i];
-    if (dot < liveness_->config().challenge.min_same_person) rs.push_back(Reason::kLivenessFaceChanged);
+  // The still capture must be the person who did the challenge, compared in the liveness engine's
+  // own descriptor space (the service may match with another embedder, e.g. a fusion).
+  if (!rep->frames.empty() && !rep->frames.front().descriptor.empty()) {
+    auto still = liveness_->describe(live);
+    if (!still && still.error().reason != Reason::kNoFace) return still.error();
+    if (!still || similarity(rep->frames.front().descriptor, *still) < liveness_->config().challenge.min_same_person)
+      rs.push_back(Reason::kLivenessFaceChanged);
   }
   // Reuse: a frame seen in any earlier session of this operator.  Every frame is remembered.
   bool reused = false;
