@@ -24,7 +24,7 @@ set -euo pipefail
 TARGETS='
 fuzz_id_number | src/core/reason.cpp src/core/result.cpp src/document/id_number.cpp src/document/regions.cpp | | -max_len=64
 fuzz_mrz       | src/core/reason.cpp src/core/result.cpp src/document/id_number.cpp src/document/regions.cpp src/document/mrz.cpp | | -max_len=256
-fuzz_image     | src/core/*.cpp src/image/*.cpp | opencv4 libwebp libopenjp2 libturbojpeg libpng zlib |
+fuzz_image     | src/core/*.cpp src/image/*.cpp | opencv4 libwebp libopenjp2 libturbojpeg libpng zlib libsodium |
 '
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,5 +1,7 @@
 #include "core/file.h"
 
+#include <sodium.h>
+
 #include <fstream>
 #include <system_error>
 
@@ -25,6 +27,14 @@ Result<std::string> read_text_file(const std::filesystem::path& path, std::uintm
   auto bytes = read_file_limited(path, max_bytes);
   if (!bytes) return bytes.error();
   return std::string(bytes->begin(), bytes->end());
+}
+
+std::string sha256_hex(std::span<const std::uint8_t> data) {
+  unsigned char h[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(h, data.data(), data.size());   // needs no sodium_init()
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+  return hex;
 }
 
 }  // namespace simkyc

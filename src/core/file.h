@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,8 @@ Result<Bytes> read_file_limited(const std::filesystem::path& path, std::uintmax_
 // Reads a whole text file (for small config and list files).  Errors: kIoError.
 Result<std::string> read_text_file(const std::filesystem::path& path,
                                    std::uintmax_t max_bytes = 64u << 20);
+
+// SHA-256 of `data` as 64 lower-case hex digits (libsodium).
+std::string sha256_hex(std::span<const std::uint8_t> data);
 
 }  // namespace simkyc

@@ -1,6 +1,7 @@
 // src/core/model_manifest.h — finds model files through models/manifest.json, the one place
 // where every model's package, file and SHA-256 are listed.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -19,5 +20,10 @@ struct ModelFile {
 // Requires: model_dir holds manifest.json (and node_modules/ after scripts/setup.sh).
 // Ensures: the file named `id` exists.  Errors: kModelError (no manifest, unknown id, missing file).
 Result<ModelFile> find_model(const std::filesystem::path& model_dir, const std::string& id);
+
+// The bytes of a model file read whole (at most max_bytes), checked against f.sha256.
+// Used for files shipped in the repository ("in_repo": true), which the program reads itself.
+// Errors: kModelError (unreadable, too large, SHA-256 differs from the manifest).
+Result<std::string> read_checked_model_file(const ModelFile& f, std::uintmax_t max_bytes);
 
 }  // namespace simkyc

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <cstring>
 
-#include <sodium.h>
 
 #include "core/file.h"
+#include "core/model_manifest.h"
 
 namespace simkyc {
 namespace {
@@ -71,18 +71,6 @@ Result<std::vector<float>> decode_floats(const std::string& s, std::size_t expec
     for (int k = 0; k < 4; ++k) u |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[4 * i + static_cast<std::size_t>(k)])) << (8 * k);
     std::memcpy(&out[i], &u, 4);
     if (!std::isfinite(out[i])) return make_error(Reason::kModelError, "non-finite value");
-  }
-  return out;
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : h) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
   }
   return out;
 }
@@ -198,11 +186,12 @@ Result<FusionModel> fusion_model_from_json(const nlohmann::json& j) {
 }
 
 Result<FusionModel> load_fusion_model(const std::filesystem::path& file, const std::string& expected_sha256) {
-  auto text = read_text_file(file, 64u << 20);
-  if (!text) return make_error(Reason::kModelError, "cannot read " + file.string());
-  if (sodium_init() < 0) return make_error(Reason::kInternal, "libsodium init failed");
-  if (!expected_sha256.empty() && sha256_hex(*text) != expected_sha256)
-    return make_error(Reason::kModelError, "checksum mismatch: " + file.string());
+  constexpr std::uintmax_t kMaxBytes = 64u << 20;
+  ModelFile f;
+  f.path = file;
+  f.sha256 = expected_sha256;
+  auto text = expected_sha256.empty() ? read_text_file(file, kMaxBytes) : read_checked_model_file(f, kMaxBytes);
+  if (!text) return text.error().reason == Reason::kModelError ? text.error() : make_error(Reason::kModelError, "cannot read " + file.string());
   try {
     return fusion_model_from_json(nlohmann::json::parse(*text));
   } catch (const nlohmann::json::exception& e) {

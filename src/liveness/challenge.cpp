@@ -1,13 +1,12 @@
 #include "liveness/challenge.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
 #include <opencv2/imgproc.hpp>
 
+#include "core/file.h"
 
 namespace simkyc {
 namespace {
@@ -223,13 +222,7 @@ ChallengeResult evaluate_challenge(std::span<const FrameMeasure> f, const Challe
   return r;
 }
 
-std::string frame_digest(std::span<const std::uint8_t> encoded) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, encoded.data(), encoded.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return hex;
-}
+std::string frame_digest(std::span<const std::uint8_t> encoded) { return sha256_hex(encoded); }
 
 std::uint64_t perceptual_hash(const cv::Mat& bgr) {
   if (bgr.empty()) return 0;

@@ -1,7 +1,6 @@
 // Colour-texture LBP features and the linear PAD model ("lbp_svm_v1").
 #include "liveness/passive_lbp.h"
 
-#include <sodium.h>
 
 #include <array>
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/file.h"
+#include "core/model_manifest.h"
 
 namespace simkyc {
 namespace {
@@ -71,14 +71,6 @@ void append_hist(const cv::Mat& bins, cv::Rect roi, std::vector<float>& out) {
 
 std::vector<float> floats(const nlohmann::json& j, const char* key) {
   return j.at(key).get<std::vector<float>>();
-}
-
-std::string sha256_hex(const Bytes& data) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, data.data(), data.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return hex;
 }
 
 class LbpLivenessModel final : public LivenessModel {
@@ -180,26 +172,16 @@ std::unique_ptr<LivenessModel> make_lbp_liveness_model(LinearPadWeights weights)
 
 Result<std::unique_ptr<LivenessModel>> make_lbp_liveness_model(const std::filesystem::path& model_dir,
                                                                const std::string& id) {
-  auto manifest_text = read_text_file(model_dir / "manifest.json", 1u << 20);
-  if (!manifest_text) return make_error(Reason::kModelError, "cannot read " + (model_dir / "manifest.json").string());
-  const auto manifest = nlohmann::json::parse(*manifest_text, nullptr, false);
-  if (!manifest.is_object() || !manifest.contains("models") || !manifest["models"].contains(id))
-    return make_error(Reason::kModelError, "model '" + id + "' not in manifest");
-  const auto& entry = manifest["models"][id];
-  if (!entry.value("in_repo", false) || !entry.contains("file") || !entry.contains("sha256"))
-    return make_error(Reason::kModelError, "model '" + id + "' is not an in-repo liveness model");
-  const auto path = model_dir / entry["file"].get<std::string>();
-  auto bytes = read_file_limited(path, 8u << 20);
-  if (!bytes) return make_error(Reason::kModelError, "missing " + path.string());
-  if (sodium_init() < 0) return make_error(Reason::kInternal, "libsodium");
-  if (sha256_hex(*bytes) != entry["sha256"].get<std::string>())
-    return make_error(Reason::kModelError, path.string() + ": SHA-256 differs from models/manifest.json");
-  const auto j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
-  if (j.is_discarded()) return make_error(Reason::kModelError, path.string() + ": not JSON");
+  auto file = find_model(model_dir, id);
+  if (!file) return file.error();
+  if (!file->package.empty()) return make_error(Reason::kModelError, "model '" + id + "' is not an in-repo liveness model");
+  auto text = read_checked_model_file(*file, 8u << 20);
+  if (!text) return text.error();
+  const auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return make_error(Reason::kModelError, file->path.string() + ": not JSON");
   auto w = lbp_weights_from_json(j);
   if (!w) return w.error();
-  return std::unique_ptr<LivenessModel>(
-      std::make_unique<LbpLivenessModel>(std::move(w.value()), entry["sha256"].get<std::string>()));
+  return std::unique_ptr<LivenessModel>(std::make_unique<LbpLivenessModel>(std::move(w.value()), file->sha256));
 }
 
 }  // namespace simkyc
