@@ -46,6 +46,13 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
 // Errors: kModelError (not in the manifest, checksum mismatch, bad file, a part missing).
 Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
+// The id whose runtime computes the same descriptors as `id` fastest: "dlib_resnet_onnx_v1" for
+// "dlib_resnet_v1" (the converted network; Dnn.DlibResnetOnnxMatchesDlib checks cosine >= 0.9999
+// on real photos, measured 1 - cosine < 1e-7; OpenCV dnn runs it ~2x faster than dlib's own code, docs/inference.md), else `id`.
+// Used where only the descriptor matters (fusion parts); ids in records and calibration tables stay
+// the model's own.
+std::string fastest_runtime(const std::string& id);
+
 // Any embedder by model id: "dlib_resnet_v1", one of make_dnn_embedder's, or "fusion_...".
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id);
 

@@ -87,6 +87,8 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
   return make_error(Reason::kModelError, "unknown embedder '" + id + "'");
 }
 
+std::string fastest_runtime(const std::string& id) { return id == "dlib_resnet_v1" ? "dlib_resnet_onnx_v1" : id; }
+
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id) {
   if (id == "dlib_resnet_v1") return make_dlib_resnet_embedder(model_dir);
   if (id.rfind("fusion_", 0) == 0) return make_fusion_embedder(model_dir, id);

@@ -70,7 +70,7 @@ Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::pa
   for (std::size_t p = 0; p < model->parts.size(); ++p) {
     const auto& part = model->parts[p];
     if (part.embedder.rfind("fusion_", 0) == 0) return make_error(Reason::kModelError, "fusion of fusions: " + part.embedder);
-    auto e = make_embedder(model_dir, part.embedder);
+    auto e = make_embedder(model_dir, fastest_runtime(part.embedder));
     if (!e) return e.error();
     if (e.value()->info().dims != model->part_dims[p])
       return make_error(Reason::kModelError, id + ": part " + part.embedder + " has " +

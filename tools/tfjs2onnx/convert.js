@@ -385,11 +385,15 @@ class Converter {
         // OpenCV 4.6 reads Gemm's constant B right only as [M, K] with transB = 1: store it so.
         const bT = attrBool(n, 'transpose_b') ? b.konst.data : transpose(b.konst.data, b.shape, [1, 0]);
         const inputs = [a.name, this.init(this.fresh(`${out}/B`), attrBool(n, 'transpose_b') ? b.shape : [b.shape[1], b.shape[0]], bT)];
+        const m = attrBool(n, 'transpose_b') ? b.shape[0] : b.shape[1];
         if (fused.length) {
           if (fused[0] !== 'BiasAdd') throw new Error(`${out}: fused ${fused[0]} not supported`);
           inputs.push(this.constFor(this.val(ins[2]), null));
+        } else {
+          // Gemm before opset 11 must have its C input (ONNX checkers and other runtimes refuse a
+          // Gemm without it): a zero bias, which adds exactly nothing.
+          inputs.push(this.init(this.fresh(`${out}/C`), [m], new Float32Array(m)));
         }
-        const m = attrBool(n, 'transpose_b') ? b.shape[0] : b.shape[1];
         const shape = [a.shape[0], m];
         this.flops += 2 * a.shape[1] * m;
         const gemmOut = fused.length > 1 ? this.fresh(`${out}/gemm`) : out;
