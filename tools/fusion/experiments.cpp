@@ -22,6 +22,21 @@
 #include "match/fusion_fit.h"
 
 namespace simkyc::fusion {
+
+// People -> folds: by number of photos (so the many-photo people spread over the folds), ties
+// in a seeded random order.
+std::vector<int> assign_folds(const DescriptorSet& s, const std::vector<int>& people, int folds, unsigned seed) {
+  std::map<int, int> count;
+  for (std::size_t i = 0; i < s.images.size(); ++i) ++count[s.person[i]];
+  std::vector<int> order = people;
+  std::mt19937 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return count[a] > count[b]; });
+  std::vector<int> fold_of(s.people.size(), -1);
+  for (std::size_t r = 0; r < order.size(); ++r) fold_of[static_cast<std::size_t>(order[r])] = static_cast<int>(r) % folds;
+  return fold_of;
+}
+
 namespace {
 
 // A scoring method: which cached variants, flip averaging, z-score weights, a projection fitted
@@ -141,20 +156,6 @@ Result<std::vector<float>> score_pairs(const DescriptorSet& s, const Method& m, 
     out.push_back(f.asnorm_k > 0 ? as_norm(sc, cs[a], cs[b]) : sc);
   }
   return out;
-}
-
-// People -> folds: by number of photos (so the many-photo people spread over the folds), ties
-// in a seeded random order.
-std::vector<int> assign_folds(const DescriptorSet& s, const std::vector<int>& people, int folds, unsigned seed) {
-  std::map<int, int> count;
-  for (std::size_t i = 0; i < s.images.size(); ++i) ++count[s.person[i]];
-  std::vector<int> order = people;
-  std::mt19937 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return count[a] > count[b]; });
-  std::vector<int> fold_of(s.people.size(), -1);
-  for (std::size_t r = 0; r < order.size(); ++r) fold_of[static_cast<std::size_t>(order[r])] = static_cast<int>(r) % folds;
-  return fold_of;
 }
 
 struct CvResult {
@@ -310,6 +311,17 @@ std::vector<Method> all_methods() {
                                        " k128 s" + std::to_string(sh).substr(0, 3),
                                    {dlib, fr(mg)}, true, true, lda(pca, 128, sh)));
   ms.push_back(nl);
+  // Fine-tuned dlib ResNet (tools/finetune): out-of-fold descriptors on the development set (each
+  // image described by the model trained without its fold's people), the model trained on
+  // everyone on the other sets.  dlib_ft: alevel0 + fc trained; dlib_ftfc: fc only.
+  for (const std::string ft : {"dlib_ft", "dlib_ftfc"}) {
+    ms.push_back(mk(ft, {ft}));
+    ms.push_back(mk(ft + "+flip", {ft}, true));
+    ms.push_back(mk("z(" + ft + ",faceres_m0.6)+flip", {ft, fr("0.6")}, true, true));
+    ms.push_back(mk("z(dlib," + ft + ")+flip", {dlib, ft}, true, true));
+    ms.push_back(mk("z(dlib," + ft + ",faceres_m0.6)+flip", {dlib, ft, fr("0.6")}, true, true));
+    ms.push_back(mk("z(" + ft + ",faceres_m0.6)+flip+asnorm50", {ft, fr("0.6")}, true, true, std::nullopt, 50));
+  }
   return ms;
 }
 

@@ -5,6 +5,13 @@
 
 namespace simkyc::fusion {
 
+struct DescriptorSet;
+
+// People -> folds (the identity-disjoint split every `cv` uses; also tools/finetune): by number of
+// photos, so that the many-photo people spread over the folds, ties in a seeded random order.
+// Returns fold_of[person] (-1 for people not in `people`).
+std::vector<int> assign_folds(const DescriptorSet& s, const std::vector<int>& people, int folds, unsigned seed);
+
 struct CvOptions {
   std::string data;
   std::vector<std::string> extra;    // more variants of the same images (merged into data)
