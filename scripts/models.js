@@ -104,12 +104,17 @@ if (cmd === 'install') {
     let argv;
     if (m.converter === 'tfjs2onnx') {
       argv = ['node', path.join(root, 'tools', 'tfjs2onnx', 'convert.js'), src, out, '--modules', path.join(dir, 'tools', 'node_modules')];
-    } else if (m.converter === 'dlib2onnx') {
+    } else if (m.converter === 'dlib2onnx' || m.converter === 'dlib2tfjs') {
+      // tools/dlib2onnx writes a TF.js graph model (OUT.json + OUT.bin: the dlib2tfjs entries);
+      // dlib2onnx entries are then converted to ONNX like any TF.js model.
       const tool = toolDirArg && path.join(toolDirArg, 'dlib2onnx');
-      if (!tool || !fs.existsSync(tool)) { log(`${id}: converted after the build (needs ${m.converter})`); continue; }
+      if (!tool || !fs.existsSync(tool)) { log(`${id}: converted after the build (needs dlib2onnx)`); continue; }
       fs.mkdirSync(path.dirname(out), { recursive: true });
-      execFileSync(tool, [src, out.replace(/\.onnx$/, '.json')], { stdio: 'inherit' });   // a TF.js graph model
-      argv = ['node', path.join(root, 'tools', 'tfjs2onnx', 'convert.js'), out.replace(/\.onnx$/, '.json'), out,
+      const graph = out.replace(/\.(onnx|bin)$/, '.json');
+      log(`writing ${graph} (dlib2onnx)`);
+      execFileSync(tool, [src, graph], { stdio: 'inherit' });
+      if (m.converter === 'dlib2tfjs') continue;
+      argv = ['node', path.join(root, 'tools', 'tfjs2onnx', 'convert.js'), graph, out,
         '--modules', path.join(dir, 'tools', 'node_modules')];
     } else {
       log(`${id}: unknown converter ${m.converter}`); process.exit(1);
@@ -126,7 +131,7 @@ let cache = {};
 try { cache = JSON.parse(fs.readFileSync(cachePath, 'utf8')); } catch { /* first run */ }
 let bad = 0;
 for (const [id, m] of Object.entries(manifest.models)) {
-  if (m.converter === 'dlib2onnx' && !toolDirArg && cmd === 'install') continue;   // made after the build
+  if ((m.converter === 'dlib2onnx' || m.converter === 'dlib2tfjs') && !toolDirArg && cmd === 'install') continue;   // made after the build
   const file = modelPath(m);
   let st;
   try { st = fs.statSync(file); } catch { log(`MISSING ${id}: ${file}`); bad++; continue; }

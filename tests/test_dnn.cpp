@@ -15,7 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "core/model_manifest.h"
-#include "face/net_dnn.h"
+#include "face/net.h"
 #include "liveness/passive.h"
 #include "test_helpers.h"
 
@@ -125,9 +125,10 @@ void expect_embedder_matches_tfjs(const std::string& id, const std::string& tfjs
   if (separates) EXPECT_LT(other, 0.99);
   else EXPECT_GT(other, 0.999) << "mobilefacenet now separates faces: was its graph fixed?";
   // Other heads of the same network (probabilities): within 1e-4.
+  if (heads.empty()) return;
   auto net = DnnNet::load(test::model_dir(), id);
   ASSERT_TRUE(net.ok());
-  for (std::size_t i = 0; i < blobs.size() && !heads.empty(); ++i) {
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
     auto o = net->run(blobs[i], heads);
     ASSERT_TRUE(o.ok());
     for (std::size_t k = 0; k < heads.size(); ++k) {
@@ -143,26 +144,32 @@ TEST(Dnn, FaceresMatchesTfjs) {
                                true, {"gender_pred/Sigmoid", "age_pred/Softmax"});
 }
 
+// The same network on XNNPACK (src/face/net_xnn.cpp translates the TF.js graph itself).
+TEST(Dnn, FaceresOnXnnpackMatchesTfjs) {
+  expect_embedder_matches_tfjs("faceres_xnn_v1", "tfjs_faceres", "global_pooling/Mean", {103.939, 116.779, 123.68}, 1.0,
+                               false, true);
+}
+
 TEST(Dnn, MobilefacenetMatchesTfjs) {
   expect_embedder_matches_tfjs("mobilefacenet_v1", "tfjs_mobilefacenet", "embeddings", cv::Scalar::all(127.5), 1.0 / 128,
                                true, false);
 }
 
-TEST(Dnn, BlazefaceMatchesTfjs) {
-  auto net = DnnNet::load(test::model_dir(), "blazeface_v1");
-  ASSERT_TRUE(net.ok()) << net.error().describe();
-  std::vector<cv::Mat> blobs;
+// BlazeFace's raw outputs on `net` (either runtime) vs TF.js on the same 256 px inputs.
+void expect_blazeface_matches_tfjs(FaceNet net, const char* runtime) {
+  std::vector<cv::Mat> inputs, blobs;
   for (const char* name : kPhotos) {
     cv::Mat img = test::load_bgr(test::face(name)), sq;
     cv::resize(img, sq, cv::Size(256, 256), 0, 0, cv::INTER_AREA);
+    inputs.push_back(sq);
     blobs.push_back(make_blob(sq, cv::Scalar::all(127.5), 1.0 / 127.5, true));
   }
   const std::vector<std::string> outs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
   const auto ref = tfjs_reference("tfjs_blazeface", blobs, outs);
   ASSERT_EQ(ref.size(), blobs.size());
   for (std::size_t i = 0; i < blobs.size(); ++i) {
-    auto o = net->run(blobs[i], outs);
-    ASSERT_TRUE(o.ok());
+    auto o = net.run(inputs[i], cv::Scalar::all(127.5), 1.0 / 127.5, true);
+    ASSERT_TRUE(o.ok()) << o.error().describe();
     double worst = 0;
     for (std::size_t k = 0; k < outs.size(); ++k) {
       const auto& r = ref[i].at(outs[k]);
@@ -170,11 +177,25 @@ TEST(Dnn, BlazefaceMatchesTfjs) {
       for (std::size_t j = 0; j < r.size(); ++j) {
         const double d = std::abs((*o)[k].ptr<float>()[j] - r[j]);
         worst = std::max(worst, d / (1e-3 + 1e-4 * std::abs(r[j])));
-        ASSERT_LE(d, 1e-3 + 1e-4 * std::abs(r[j])) << outs[k] << "[" << j << "] on " << kPhotos[i];
+        ASSERT_LE(d, 1e-3 + 1e-4 * std::abs(r[j])) << runtime << " " << outs[k] << "[" << j << "] on " << kPhotos[i];
       }
     }
-    std::printf("[ dnn ] blazeface vs TF.js on %s: worst error %.3f of the tolerance\n", kPhotos[i], worst);
+    std::printf("[ dnn ] blazeface (%s) vs TF.js on %s: worst error %.3f of the tolerance\n", runtime, kPhotos[i], worst);
   }
+}
+
+const std::vector<std::string> kBlazefaceOutputs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
+
+TEST(Dnn, BlazefaceMatchesTfjs) {
+  auto net = FaceNet::onnx(test::model_dir(), "blazeface_v1", kBlazefaceOutputs);
+  ASSERT_TRUE(net.ok()) << net.error().describe();
+  expect_blazeface_matches_tfjs(std::move(net.value()), "OpenCV dnn");
+}
+
+TEST(Dnn, BlazefaceOnXnnpackMatchesTfjs) {
+  auto net = FaceNet::xnn(test::model_dir(), "tfjs_blazeface", kBlazefaceOutputs, 2);
+  ASSERT_TRUE(net.ok()) << net.error().describe();
+  expect_blazeface_matches_tfjs(std::move(net.value()), "XNNPACK");
 }
 
 TEST(Dnn, BlazefaceFindsTheFacesHogFinds) {
@@ -213,26 +234,29 @@ TEST(Dnn, AntispoofMatchesTfjs) {
   }
 }
 
-TEST(Dnn, DlibResnetOnnxMatchesDlib) {
+// The dlib ResNet converted (dlib2onnx) and run by OpenCV dnn and by XNNPACK, against dlib itself.
+TEST(Dnn, DlibResnetOnnxAndXnnpackMatchDlib) {
   auto dlib_emb = make_dlib_resnet_embedder(test::model_dir());
   ASSERT_TRUE(dlib_emb.ok()) << dlib_emb.error().describe();
-  // The runtime fusion models run their dlib part on (fastest_runtime) is this converted network.
-  ASSERT_EQ(fastest_runtime("dlib_resnet_v1"), "dlib_resnet_onnx_v1");
-  auto onnx = make_embedder(test::model_dir(), fastest_runtime("dlib_resnet_v1"));
-  ASSERT_TRUE(onnx.ok()) << onnx.error().describe();
-  ASSERT_EQ((*onnx)->info().input_size, 150);
-  std::vector<Descriptor> ours;
-  for (const auto& f : faces()) {
-    const FaceChip chip = align_face(f.bgr, f.landmarks, 150);
-    auto a = (*dlib_emb)->embed(chip);
-    auto b = (*onnx)->embed(chip);
-    ASSERT_TRUE(a.ok() && b.ok());
-    const double c = cosine(a->data(), b->data(), a->size());
-    EXPECT_GE(c, 0.9999);
-    std::printf("[ dnn ] dlib_resnet_onnx_v1 vs dlib on a chip: 1 - cosine = %.2e\n", 1 - c);
-    ours.push_back(*b);
+  // The runtime fusion models run their dlib part on (fastest_runtime) is one of these.
+  EXPECT_EQ(fastest_runtime("dlib_resnet_v1"), "dlib_resnet_xnn_v1");
+  for (const char* id : {"dlib_resnet_onnx_v1", "dlib_resnet_xnn_v1"}) {
+    auto other = make_embedder(test::model_dir(), id);
+    ASSERT_TRUE(other.ok()) << other.error().describe();
+    ASSERT_EQ((*other)->info().input_size, 150);
+    std::vector<Descriptor> ours;
+    for (const auto& f : faces()) {
+      const FaceChip chip = align_face(f.bgr, f.landmarks, 150);
+      auto a = (*dlib_emb)->embed(chip);
+      auto b = (*other)->embed(chip);
+      ASSERT_TRUE(a.ok() && b.ok());
+      const double c = cosine(a->data(), b->data(), a->size());
+      EXPECT_GE(c, 0.9999) << id;
+      std::printf("[ dnn ] %s vs dlib on a chip: 1 - cosine = %.2e\n", id, 1 - c);
+      ours.push_back(*b);
+    }
+    EXPECT_LT(cosine(ours[0].data(), ours[1].data(), ours[0].size()), 0.99);
   }
-  EXPECT_LT(cosine(ours[0].data(), ours[1].data(), ours[0].size()), 0.99);
 }
 
 TEST(Dnn, ConvertedFilesAreTheManifests) {

@@ -40,7 +40,8 @@ Result<std::unique_ptr<Detector>> make_cascade_detector(const std::filesystem::p
 
 // Converted networks run by OpenCV dnn (docs/inference.md): "blazeface_v1" (MediaPipe BlazeFace,
 // 256x256 letterboxed, any image size; boxes mapped to dlib's HOG box geometry so that the dlib
-// landmarkers fit them).  Errors: kModelError.
+// landmarkers fit them); "blazeface_xnn_v1", the same network run by XNNPACK on its TF.js graph
+// (2x faster, outputs equal to TF.js: Dnn.BlazefaceOnXnnpackMatchesTfjs).  Errors: kModelError.
 Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                     const DetectorConfig& cfg);
 
@@ -48,7 +49,7 @@ Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path&
 // Requires: first != nullptr.  Ensures: name() is "first+fallback" (or first's name).
 std::unique_ptr<Detector> make_cascade_detector(std::unique_ptr<Detector> first, std::unique_ptr<Detector> fallback);
 
-// Any detector by name: "hog", "mmod", "blazeface" (= "blazeface_v1"), or a cascade of two
+// Any detector by name: "hog", "mmod", "blazeface" (= "blazeface_v1"), "blazeface_xnn_v1", or a cascade of two
 // "FIRST+FALLBACK" ("hog+mmod", "hog+blazeface").
 Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                 const DetectorConfig& cfg);

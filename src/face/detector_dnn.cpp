@@ -5,7 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "face/detector.h"
-#include "face/net_dnn.h"
+#include "face/net.h"
 
 namespace simkyc {
 namespace {
@@ -68,7 +68,7 @@ std::vector<Candidate> weighted_nms(std::vector<Candidate> c, float threshold) {
 
 class BlazeFaceDetector final : public Detector {
  public:
-  BlazeFaceDetector(DnnNet net, const DetectorConfig& cfg) : net_(std::move(net)), cfg_(cfg), anchors_(make_anchors()) {}
+  BlazeFaceDetector(FaceNet net, const DetectorConfig& cfg) : net_(std::move(net)), cfg_(cfg), anchors_(make_anchors()) {}
 
   Result<std::vector<FaceBox>> detect(const cv::Mat& bgr) override {
     if (bgr.empty() || bgr.type() != CV_8UC3) return make_error(Reason::kInternal, "detect needs 8UC3");
@@ -79,8 +79,7 @@ class BlazeFaceDetector final : public Detector {
     cv::Mat input(kInput, kInput, CV_8UC3, cv::Scalar::all(0));
     cv::resize(bgr, input(cv::Rect(0, 0, w, h)), cv::Size(w, h), 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
     // RGB scaled to [-1, 1].
-    auto out = net_.run(make_blob(input, cv::Scalar::all(127.5), 1.0 / 127.5, true),
-                        {"Identity", "Identity_1", "Identity_2", "Identity_3"});
+    auto out = net_.run(input, cv::Scalar::all(127.5), 1.0 / 127.5, true);
     if (!out) return out.error();
     const float* scores[2] = {(*out)[0].ptr<float>(), (*out)[1].ptr<float>()};
     const float* regs[2] = {(*out)[2].ptr<float>(), (*out)[3].ptr<float>()};
@@ -122,7 +121,7 @@ class BlazeFaceDetector final : public Detector {
   static constexpr float kNmsIou = 0.3f;
 
  private:
-  DnnNet net_;
+  FaceNet net_;
   DetectorConfig cfg_;
   std::vector<Anchor> anchors_;
 };
@@ -131,8 +130,11 @@ class BlazeFaceDetector final : public Detector {
 
 Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                     const DetectorConfig& cfg) {
-  if (id != "blazeface_v1") return make_error(Reason::kModelError, "unknown detector '" + id + "'");
-  auto net = DnnNet::load(model_dir, id);
+  // blazeface_xnn_v1: the same network (the TF.js graph blazeface_v1 is converted from) on XNNPACK.
+  const std::vector<std::string> outputs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
+  Result<FaceNet> net = id == "blazeface_v1"       ? FaceNet::onnx(model_dir, id, outputs)
+                        : id == "blazeface_xnn_v1" ? FaceNet::xnn(model_dir, "tfjs_blazeface", outputs, kXnnThreads)
+                                                   : Result<FaceNet>(make_error(Reason::kModelError, "unknown detector '" + id + "'"));
   if (!net) return net.error();
   return std::unique_ptr<Detector>(std::make_unique<BlazeFaceDetector>(std::move(net.value()), cfg));
 }

@@ -37,6 +37,8 @@ Result<std::unique_ptr<Embedder>> make_dlib_resnet_embedder(const std::filesyste
 //                         VGG means, 1024 dims
 //   "mobilefacenet_v1"    MobileFaceNet, 112x112 aligned chip, (RGB - 127.5) / 128, 192 dims
 //   "dlib_resnet_onnx_v1" the dlib ResNet above converted to ONNX: same chip, same descriptor
+// and the same networks run by XNNPACK on the TF.js graphs (src/face/net_xnn.h): "faceres_xnn_v1",
+// "dlib_resnet_xnn_v1".
 // Errors: kModelError (unknown id, missing or unreadable model).
 Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
@@ -46,11 +48,12 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
 // Errors: kModelError (not in the manifest, checksum mismatch, bad file, a part missing).
 Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::path& model_dir, const std::string& id);
 
-// The id whose runtime computes the same descriptors as `id` fastest: "dlib_resnet_onnx_v1" for
-// "dlib_resnet_v1" (the converted network; Dnn.DlibResnetOnnxMatchesDlib checks cosine >= 0.9999
-// on real photos, measured 1 - cosine < 1e-7; OpenCV dnn runs it ~2x faster than dlib's own code, docs/inference.md), else `id`.
-// Used where only the descriptor matters (fusion parts); ids in records and calibration tables stay
-// the model's own.
+// The id whose runtime computes the same descriptors as `id` fastest: the same network on XNNPACK
+// ("dlib_resnet_xnn_v1" for "dlib_resnet_v1", "faceres_xnn_v1" for "faceres_v1"; tests
+// Dnn.DlibResnetOnnxAndXnnpackMatchDlib and Dnn.FaceresOnXnnpackMatchesTfjs check cosine >= 0.9999
+// on real photos, measured 1 - cosine < 1e-7; 2-3x faster than OpenCV dnn, docs/inference.md),
+// else `id`.  Used where only the descriptor matters (fusion parts); ids in records and
+// calibration tables stay the model's own.
 std::string fastest_runtime(const std::string& id);
 
 // Any embedder by model id: "dlib_resnet_v1", one of make_dnn_embedder's, or "fusion_...".

@@ -6,7 +6,7 @@
 
 #include "face/embedder.h"
 #include "face/landmarks.h"
-#include "face/net_dnn.h"
+#include "face/net.h"
 
 namespace simkyc {
 namespace {
@@ -22,28 +22,35 @@ struct EmbedSpec {
   cv::Scalar mean;         // per input channel, in the network's channel order
   double scale;
   bool rgb;                // the network takes RGB (else BGR)
+  const char* xnn_graph;   // run by XNNPACK on this TF.js graph (manifest id); nullptr: OpenCV dnn on the ONNX file `id`
 };
 
 // faceres: as its authors (HSE) feed it: a detector box with a small margin, stretched, BGR minus
 // the VGG channel means (Keras "caffe" preprocessing), no scaling.
 // mobilefacenet: (RGB - 127.5) / 128, its authors' normalisation.
 // dlib ResNet: dlib's input_rgb_image: (RGB - mean) / 256 with dlib's means.
+// The *_xnn_v1 ids are the same networks (same graph and weights, the TF.js files the ONNX ones are
+// converted from) on XNNPACK; the converter keeps node names, so the outputs are named alike.
+const cv::Scalar kVggMeans{103.939, 116.779, 123.68};
+const cv::Scalar kDlibMeans{122.782, 117.001, 104.298};
 const EmbedSpec kSpecs[] = {
-    {"faceres_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, {103.939, 116.779, 123.68}, 1.0, false},
-    {"mobilefacenet_v1", 112, 192, "embeddings", "aligned", 0.1, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true},
-    {"dlib_resnet_onnx_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, {122.782, 117.001, 104.298}, 1.0 / 256.0, true},
+    {"faceres_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, nullptr},
+    {"faceres_xnn_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, "tfjs_faceres"},
+    {"mobilefacenet_v1", 112, 192, "embeddings", "aligned", 0.1, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true, nullptr},
+    {"dlib_resnet_onnx_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, nullptr},
+    {"dlib_resnet_xnn_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, "dlib_resnet_tfjs"},
 };
 
 class DnnEmbedder final : public Embedder {
  public:
-  DnnEmbedder(DnnNet net, const EmbedSpec& spec) : net_(std::move(net)), spec_(spec) {}
+  DnnEmbedder(FaceNet net, const EmbedSpec& spec) : net_(std::move(net)), spec_(spec) {}
 
   Result<Descriptor> embed(const FaceChip& chip) override {
     if (chip.bgr.empty() || chip.bgr.type() != CV_8UC3 || chip.bgr.cols != spec_.input_size ||
         chip.bgr.rows != spec_.input_size)
       return make_error(Reason::kInternal, std::string(spec_.id) + ": chip must be " +
                                                std::to_string(spec_.input_size) + " px square 8UC3");
-    auto out = net_.run(make_blob(chip.bgr, spec_.mean, spec_.scale, spec_.rgb), {spec_.output});
+    auto out = net_.run(chip.bgr, spec_.mean, spec_.scale, spec_.rgb);
     if (!out) return out.error();
     const cv::Mat& m = out->front();
     if (static_cast<int>(m.total()) != spec_.dims) return make_error(Reason::kModelError, "unexpected output size");
@@ -57,7 +64,7 @@ class DnnEmbedder final : public Embedder {
   }
 
   ModelInfo info() const override {
-    ModelInfo i = net_.info(spec_.input_size, spec_.dims);
+    ModelInfo i = net_.info(spec_.id, spec_.input_size, spec_.dims);
     i.chip = spec_.chip;
     i.chip_padding = spec_.chip_padding;
     i.box_margin = spec_.box_margin;
@@ -71,7 +78,7 @@ class DnnEmbedder final : public Embedder {
   }
 
  private:
-  DnnNet net_;
+  FaceNet net_;
   EmbedSpec spec_;
 };
 
@@ -80,14 +87,19 @@ class DnnEmbedder final : public Embedder {
 Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id) {
   for (const auto& s : kSpecs) {
     if (id != s.id) continue;
-    auto net = DnnNet::load(model_dir, id);
+    auto net = s.xnn_graph ? FaceNet::xnn(model_dir, s.xnn_graph, {s.output}, kXnnThreads)
+                           : FaceNet::onnx(model_dir, id, {s.output});
     if (!net) return net.error();
     return std::unique_ptr<Embedder>(std::make_unique<DnnEmbedder>(std::move(net.value()), s));
   }
   return make_error(Reason::kModelError, "unknown embedder '" + id + "'");
 }
 
-std::string fastest_runtime(const std::string& id) { return id == "dlib_resnet_v1" ? "dlib_resnet_onnx_v1" : id; }
+std::string fastest_runtime(const std::string& id) {
+  if (id == "dlib_resnet_v1" || id == "dlib_resnet_onnx_v1") return "dlib_resnet_xnn_v1";
+  if (id == "faceres_v1") return "faceres_xnn_v1";
+  return id;
+}
 
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id) {
   if (id == "dlib_resnet_v1") return make_dlib_resnet_embedder(model_dir);
