@@ -77,18 +77,6 @@ std::string fmt(const char* f, double x) {
   return buf;
 }
 
-// A copy of the dlib table relabelled for `model`: end-to-end timing only (its thresholds mean
-// nothing for another model).
-std::filesystem::path timing_only_table(const std::filesystem::path& model_dir, const std::string& model) {
-  std::ifstream in(model_dir / "calibration" / "dlib_resnet_v1.json");
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return {};
-  j["model"] = model;
-  const auto path = std::filesystem::temp_directory_path() / ("simkyc-bench-" + model + ".json");
-  std::ofstream(path) << j.dump();
-  return path;
-}
-
 }  // namespace
 
 double measure_fma_peak_gflops(int threads, double seconds) {
@@ -129,7 +117,7 @@ Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& 
   cv::resize(live, img, cv::Size(640, 480));
   // Detectors at 640x480.
   std::vector<FaceBox> boxes;
-  for (const char* id : {"hog", "blazeface", "mmod"}) {
+  for (const char* id : {"hog", "blazeface", "blazeface_xnn_v1", "mmod"}) {
     auto det = make_detector(model_dir, id, DetectorConfig{});
     if (!det) continue;
     auto r = timed(std::string(id) == "mmod" ? std::max(1, n / 10) : n, [&] { (void)(*det)->detect(img); });
@@ -141,27 +129,49 @@ Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& 
   if (!lm) return lm.error();
   auto l = (*lm)->locate(img, boxes[0]);
   if (!l) return l.error();
-  // Descriptor per face, with the GFLOP/s each achieves (1 face at a time, all cores to OpenCV).
-  const double dlib_gflop = net_gflop(model_dir, "dlib_resnet_onnx_v1");   // the same network
-  for (const char* id : {"dlib_resnet_v1", "dlib_resnet_onnx_v1", "faceres_v1", "mobilefacenet_v1"}) {
-    auto emb = make_embedder(model_dir, id);
+  // Descriptor per face, with the GFLOP/s each achieves: 1 face at a time (OpenCV dnn: all cores in
+  // its own pool; XNNPACK: 1 or `cores` threads), and 2 faces at once, one per core (a verification).
+  const auto gflop_of = [&](const std::string& id) {   // GFLOP is counted on the ONNX file of the same network
+    const std::string m = scores_model(id);
+    return net_gflop(model_dir, m == "dlib_resnet_v1" ? "dlib_resnet_onnx_v1" : m);
+  };
+  const std::pair<const char*, int> embedders[] = {{"dlib_resnet_v1", 1}, {"dlib_resnet_onnx_v1", 1},
+                                                   {"dlib_resnet_xnn_v1", 1}, {"dlib_resnet_xnn_v1", cores},
+                                                   {"faceres_v1", 1}, {"faceres_xnn_v1", 1}, {"faceres_xnn_v1", cores},
+                                                   {"mobilefacenet_v1", 1}};
+  for (auto [id, threads] : embedders) {
+    auto emb = std::string(id) == "dlib_resnet_v1" ? make_embedder(model_dir, id) : make_dnn_embedder(model_dir, id, threads);
     if (!emb) continue;
     const ModelInfo info = (*emb)->info();
     const FaceChip chip = make_embedder_chip(img, boxes[0], *l, info);
     auto r = timed(n, [&] { (void)(*emb)->embed(chip); });
-    const double gflop = std::string(id) == "dlib_resnet_v1" ? dlib_gflop : net_gflop(model_dir, id);
-    rows.push_back({std::string("embed ") + id + " (" + fmt("%.2f", gflop) + " GFLOP, " +
-                        fmt("%.1f", gflop / (median(r) / 1e3)) + " GFLOP/s)", std::to_string(info.input_size) + " chip", r});
+    const double gflop = gflop_of(id);
+    const bool xnn = std::string(id).find("_xnn_") != std::string::npos;
+    rows.push_back({std::string("embed ") + id + (xnn ? " " + std::to_string(threads) + " thr" : "") + " (" +
+                        fmt("%.2f", gflop) + " GFLOP, " + fmt("%.1f", gflop / (median(r) / 1e3)) + " GFLOP/s)",
+                    std::to_string(info.input_size) + " chip", r});
+    if (!xnn || threads != 1 || cores < 2) continue;
+    // Two faces at once, one instance per core: time per face.
+    auto other = (*emb)->clone();
+    if (!other) continue;
+    auto pair = timed(n, [&] {
+      std::thread t([&] { (void)other->embed(chip); });
+      (void)(*emb)->embed(chip);
+      t.join();
+    });
+    for (double& ms : pair) ms /= 2;
+    rows.push_back({std::string("embed ") + id + " 2 faces at once, per face (" +
+                        fmt("%.1f", gflop / (median(pair) / 1e3)) + " GFLOP/s)", std::to_string(info.input_size) + " chip", pair});
   }
   // End-to-end verify of the two bench photos, per detector + embedder pair.
   const std::pair<const char*, const char*> pairs[] = {
-      {"hog+mmod", "dlib_resnet_v1"}, {"hog+mmod", "dlib_resnet_onnx_v1"}, {"blazeface", "dlib_resnet_onnx_v1"},
-      {"blazeface", "faceres_v1"}, {"hog+mmod", kDecisionEmbedder}};
+      {"hog+mmod", "dlib_resnet_v1"},          {"hog+mmod", "dlib_resnet_onnx_v1"},
+      {"hog+mmod", "dlib_resnet_xnn_v1"},      {"blazeface", "dlib_resnet_onnx_v1"},
+      {"blazeface_xnn_v1", "dlib_resnet_xnn_v1"}, {"hog+mmod", kDecisionEmbedder}};
   for (auto [det, emb] : pairs) {
     VerifierConfig vc;
     vc.analyzer.detector_id = det;
     vc.analyzer.embedder_id = emb;
-    if (std::string(emb) != "dlib_resnet_v1") vc.calibration = timing_only_table(model_dir, emb);
     auto v = Verifier::load(model_dir, vc);
     if (!v) continue;
     rows.push_back({std::string("verify ") + det + " + " + emb + " (2 threads)", "2 photos",

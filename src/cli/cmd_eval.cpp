@@ -166,7 +166,7 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
   nlohmann::json ops = nlohmann::json::array();
   auto table = load_calibration(a.calibration.empty() ? default_calibration_path(ctx.model_dir, s->model)
                                                       : std::filesystem::path(a.calibration));
-  if (table && table->model == s->model) {
+  if (table && table_fits(*table, s->model)) {
     for (double fmr : {1e-3, 1e-4}) {
       auto t = table->threshold_for(fmr);
       if (!t) continue;
@@ -208,9 +208,9 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
 
 void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
-  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, mobilefacenet_v1, fusion_v1)")
+  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, dlib_resnet_xnn_v1, faceres_v1, faceres_xnn_v1, mobilefacenet_v1, fusion_z_v1, fusion_v1)")
       ->capture_default_str();
-  c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, or a cascade FIRST+FALLBACK (hog+mmod, hog+blazeface)")->capture_default_str();
+  c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, blazeface_xnn_v1, or a cascade FIRST+FALLBACK (hog+mmod, hog+blazeface)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
       ->check(CLI::ExistingDirectory);
   c->add_option("--threads", a.threads, "Worker threads (default: all cores)");

@@ -46,8 +46,11 @@ void add_match_options(CLI::App* cmd, MatchOptions& opts) {
                   "Calibration table (JSON from `simkyc calibrate`); default: the shipped one")
       ->check(CLI::ExistingFile);
   cmd->add_option("--embedder", opts.embedder,
-                  "Descriptor: dlib_resnet_v1, dlib_resnet_onnx_v1, faceres_v1, or a fusion model (fusion_v1, "
+                  "Descriptor: dlib_resnet_v1, dlib_resnet_onnx_v1, dlib_resnet_xnn_v1, faceres_v1, faceres_xnn_v1, or a fusion model (fusion_v1, "
                   "docs/accuracy.md); the shipped table is models/calibration/<embedder>.json")
+      ->capture_default_str();
+  cmd->add_option("--detector", opts.detector,
+                  "Face detector: hog+mmod, hog+blazeface, blazeface, blazeface_xnn_v1 (fastest; docs/inference.md)")
       ->capture_default_str();
 }
 

@@ -40,7 +40,10 @@ Result<std::unique_ptr<Embedder>> make_dlib_resnet_embedder(const std::filesyste
 // and the same networks run by XNNPACK on the TF.js graphs (src/face/net_xnn.h): "faceres_xnn_v1",
 // "dlib_resnet_xnn_v1".
 // Errors: kModelError (unknown id, missing or unreadable model).
-Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id);
+// xnn_threads: XNNPACK worker threads of the *_xnn_v1 ones (default 1: simkyc runs faces in
+// parallel itself); OpenCV dnn uses its own pool.
+Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id,
+                                                    int xnn_threads = 1);
 
 // Fusion models ("fusion_..."; src/face/fusion_model.h, issue 7): an in-repo model file listed in
 // models/manifest.json, checked against its SHA-256, whose parts are other embedders here.  Only
@@ -55,6 +58,11 @@ Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::pa
 // else `id`.  Used where only the descriptor matters (fusion parts); ids in records and
 // calibration tables stay the model's own.
 std::string fastest_runtime(const std::string& id);
+
+// The model whose scores `id` gives (so whose calibration table applies): "dlib_resnet_v1" for
+// its other runtimes ("dlib_resnet_onnx_v1", "dlib_resnet_xnn_v1"), "faceres_v1" for
+// "faceres_xnn_v1", else `id`.
+std::string scores_model(const std::string& id);
 
 // Any embedder by model id: "dlib_resnet_v1", one of make_dnn_embedder's, or "fusion_...".
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id);

@@ -84,10 +84,11 @@ class DnnEmbedder final : public Embedder {
 
 }  // namespace
 
-Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id) {
+Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id,
+                                                    int xnn_threads) {
   for (const auto& s : kSpecs) {
     if (id != s.id) continue;
-    auto net = s.xnn_graph ? FaceNet::xnn(model_dir, s.xnn_graph, {s.output}, kXnnThreads)
+    auto net = s.xnn_graph ? FaceNet::xnn(model_dir, s.xnn_graph, {s.output}, xnn_threads)
                            : FaceNet::onnx(model_dir, id, {s.output});
     if (!net) return net.error();
     return std::unique_ptr<Embedder>(std::make_unique<DnnEmbedder>(std::move(net.value()), s));
@@ -98,6 +99,12 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
 std::string fastest_runtime(const std::string& id) {
   if (id == "dlib_resnet_v1" || id == "dlib_resnet_onnx_v1") return "dlib_resnet_xnn_v1";
   if (id == "faceres_v1") return "faceres_xnn_v1";
+  return id;
+}
+
+std::string scores_model(const std::string& id) {
+  if (id == "dlib_resnet_onnx_v1" || id == "dlib_resnet_xnn_v1") return "dlib_resnet_v1";
+  if (id == "faceres_xnn_v1") return "faceres_v1";
   return id;
 }
 

@@ -16,9 +16,6 @@
 
 namespace simkyc {
 
-// Worker threads of each XNNPACK network instance (docs/inference.md, "Speed").
-constexpr int kXnnThreads = 1;
-
 struct XnnGraph;   // the translated subgraph and its weights, shared by clones
 
 class XnnNet {

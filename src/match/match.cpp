@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file.h"
+#include "face/embedder.h"
 
 namespace simkyc {
 
@@ -86,7 +87,11 @@ Result<CalibrationTable> load_calibration(const std::filesystem::path& file) {
 
 std::filesystem::path default_calibration_path(const std::filesystem::path& model_dir,
                                                const std::string& model_id) {
-  return model_dir / "calibration" / (model_id + ".json");
+  return model_dir / "calibration" / (scores_model(model_id) + ".json");
+}
+
+bool table_fits(const CalibrationTable& t, const std::string& model_id) {
+  return scores_model(t.model) == scores_model(model_id);
 }
 
 }  // namespace simkyc

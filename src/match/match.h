@@ -43,8 +43,11 @@ nlohmann::json to_json(const CalibrationTable& t);
 Result<CalibrationTable> calibration_from_json(const nlohmann::json& j);
 // Errors: kIoError, kConfigError.
 Result<CalibrationTable> load_calibration(const std::filesystem::path& file);
-// The shipped table for a model: <model_dir>/calibration/<model id>.json.
+// The shipped table for a model: <model_dir>/calibration/<scores_model(model id)>.json (a model
+// run by another runtime shares its table).
 std::filesystem::path default_calibration_path(const std::filesystem::path& model_dir,
                                                const std::string& model_id);
+// Whether `t` was made for the scores of embedder `model_id` (the same model on any runtime).
+bool table_fits(const CalibrationTable& t, const std::string& model_id);
 
 }  // namespace simkyc

@@ -15,7 +15,7 @@ Result<Verifier> Verifier::load(const std::filesystem::path& model_dir, const Ve
   const auto table_path = cfg.calibration.empty() ? default_calibration_path(model_dir, model) : cfg.calibration;
   auto table = load_calibration(table_path);
   if (!table) return table.error();
-  if (table->model != model)
+  if (!table_fits(*table, model))
     return make_error(Reason::kConfigError, "calibration table is for " + table->model + ", embedder is " + model);
   auto pass = table->threshold_for(cfg.policy.target_fmr);
   if (!pass) return pass.error();

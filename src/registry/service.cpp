@@ -80,7 +80,7 @@ Service::Service(Store& store, const Vault& vault, CalibrationTable cal, Service
 Result<std::unique_ptr<Service>> Service::create(Store& store, const Vault& vault, const FaceAnalyzer& analyzer,
                                                  CalibrationTable calibration, ServiceConfig cfg, Clock clock,
                                                  std::shared_ptr<LivenessEngine> liveness) {
-  if (calibration.model != analyzer.embedder_info().name)
+  if (!table_fits(calibration, analyzer.embedder_info().name))
     return make_error(Reason::kConfigError, "calibration is for " + calibration.model);
   for (const auto& [channel, fmr] : cfg.channel_fmr) {
     auto t = calibration.threshold_for(fmr);
