@@ -198,6 +198,29 @@ TEST(Dnn, BlazefaceOnXnnpackMatchesTfjs) {
   expect_blazeface_matches_tfjs(std::move(net.value()), "XNNPACK");
 }
 
+// A graph the translation does not fully know is refused at load with the reason, never run as
+// something else: antispoof's graph has a Relu after a MaxPool, which is only translated when it
+// follows a convolution or an add (folded into its bounds); an output
+// that is not a node of the graph is refused too.
+TEST(Dnn, XnnpackRefusesWhatItCannotTranslate) {
+  auto spoof = XnnNet::load(test::model_dir(), "tfjs_antispoof", {"Identity"}, 1);
+  ASSERT_FALSE(spoof.ok());
+  EXPECT_EQ(spoof.error().reason, Reason::kModelError);
+  EXPECT_NE(spoof.error().detail.find("tfjs_antispoof (XNNPACK)"), std::string::npos) << spoof.error().detail;
+  auto missing = XnnNet::load(test::model_dir(), "tfjs_blazeface", {"no_such_node"}, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().detail.find("no node no_such_node"), std::string::npos) << missing.error().detail;
+  auto unknown = XnnNet::load(test::model_dir(), "no_such_graph", {"Identity"}, 1);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().reason, Reason::kModelError);
+  // A wrong input is an error, not a read past the buffer.
+  auto ok = XnnNet::load(test::model_dir(), "tfjs_blazeface", kBlazefaceOutputs, 1);
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  auto r = ok->run(cv::Mat(100, 100, CV_8UC3, cv::Scalar::all(0)), cv::Scalar::all(0), 1.0, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, Reason::kInternal);
+}
+
 TEST(Dnn, BlazefaceFindsTheFacesHogFinds) {
   auto det = make_dnn_detector(test::model_dir(), "blazeface_v1", DetectorConfig{});
   ASSERT_TRUE(det.ok()) << det.error().describe();
