@@ -27,7 +27,7 @@ if [[ $step == features || $step == all ]]; then
   for s in $others; do run "$tool" features --desc "$c/$s.desc" --out "$ft/$s.feat" --jitter 0; done
 fi
 # variant name, mode, learning rate
-configs=("dlib_ft top 0.001" "dlib_ftfc fc 0.001")
+configs=("dlib_ft top 0.001" "dlib_ftfc fc 0.001" "dlib_ftfc3 fc 0.003")
 if [[ $step == train || $step == all ]]; then
   for cfg in "${configs[@]}"; do
     read -r v mode lr <<<"$cfg"

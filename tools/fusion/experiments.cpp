@@ -313,8 +313,9 @@ std::vector<Method> all_methods() {
   ms.push_back(nl);
   // Fine-tuned dlib ResNet (tools/finetune): out-of-fold descriptors on the development set (each
   // image described by the model trained without its fold's people), the model trained on
-  // everyone on the other sets.  dlib_ft: alevel0 + fc trained; dlib_ftfc: fc only.
-  for (const std::string ft : {"dlib_ft", "dlib_ftfc"}) {
+  // everyone on the other sets.  dlib_ft: alevel0 + fc trained; dlib_ftfc: fc only (dlib_ftfc3:
+  // learning rate 0.003 instead of 0.001).
+  for (const std::string ft : {"dlib_ft", "dlib_ftfc", "dlib_ftfc3"}) {
     ms.push_back(mk(ft, {ft}));
     ms.push_back(mk(ft + "+flip", {ft}, true));
     ms.push_back(mk("z(" + ft + ",faceres_m0.6)+flip", {ft, fr("0.6")}, true, true));
