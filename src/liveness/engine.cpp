@@ -24,7 +24,8 @@ Result<std::unique_ptr<LivenessEngine>> LivenessEngine::load(const std::filesyst
   if (!det) return det.error();
   auto lm = make_dlib_landmarker(model_dir, 68);
   if (!lm) return lm.error();
-  auto emb = make_dlib_resnet_embedder(model_dir);
+  // The dlib ResNet on its fastest runtime (same descriptors: fastest_runtime, src/face/embedder.h).
+  auto emb = make_embedder(model_dir, fastest_runtime("dlib_resnet_v1"));
   if (!emb) return emb.error();
   auto model = make_liveness_model(model_dir, cfg.passive.model);
   if (!model) return model.error();
