@@ -625,13 +625,20 @@ Result<std::vector<cv::Mat>> XnnNet::run(const cv::Mat& bgr, cv::Scalar mean, do
       static_cast<std::size_t>(bgr.rows) != graph_->in_h || graph_->in_c != 3)
     return make_error(Reason::kInternal, "XNNPACK network: input must be " + std::to_string(graph_->in_w) + "x" +
                                              std::to_string(graph_->in_h) + " 8UC3");
+  // The same float values make_blob (OpenCV dnn's input) computes, in NHWC: a 256-entry table per
+  // channel instead of a double multiply per element.
+  float lut[3][256];
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) lut[c][v] = static_cast<float>((static_cast<double>(v) - mean[c]) * scale);
   float* dst = rt_->input.data();
-  const float m[3] = {static_cast<float>(mean[0]), static_cast<float>(mean[1]), static_cast<float>(mean[2])};
+  const int src[3] = {swap_rb ? 2 : 0, 1, swap_rb ? 0 : 2};
   for (int y = 0; y < bgr.rows; ++y) {
     const auto* p = bgr.ptr<cv::Vec3b>(y);
-    for (int x = 0; x < bgr.cols; ++x)
-      for (int c = 0; c < 3; ++c)
-        *dst++ = static_cast<float>((static_cast<double>(p[x][swap_rb ? 2 - c : c]) - m[c]) * scale);
+    for (int x = 0; x < bgr.cols; ++x, dst += 3) {
+      dst[0] = lut[0][p[x][src[0]]];
+      dst[1] = lut[1][p[x][src[1]]];
+      dst[2] = lut[2][p[x][src[2]]];
+    }
   }
   if (xnn_invoke_runtime(rt_->runtime) != xnn_status_success) return make_error(Reason::kModelError, "XNNPACK failed to run");
   std::vector<cv::Mat> out;

@@ -1,5 +1,5 @@
 // src/policy/verifier.h — one-shot verification of a live photo against a document portrait:
-// decode both, analyse both faces (in parallel), compare, decide.  Used by `simkyc verify`,
+// decode and analyse both photos (in parallel, one per thread), compare, decide.  Used by `simkyc verify`,
 // the benchmark and the service.
 #pragma once
 #include <filesystem>
@@ -64,6 +64,8 @@ class Verifier {
   CalibrationTable calibration_;
   float pass_threshold_ = 0, review_threshold_ = 0;
   std::optional<FaceAnalyzer> doc_analyzer_, live_analyzer_;
+  // Compare and decide on the two analyses; `out` already holds their timings.
+  VerifyOutcome decide_on(Result<FaceAnalysis> doc, Result<FaceAnalysis> live, VerifyOutcome out) const;
 };
 
 }  // namespace simkyc
