@@ -149,13 +149,13 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
                 {"peak_rss_mb_default_pipeline", rss_default}, {"iterations", n}});
     return 0;
   }
-  std::cout << std::left << std::setw(56) << "stage" << std::setw(11) << "size" << std::right << std::setw(11)
+  std::cout << std::left << std::setw(68) << "stage" << std::setw(11) << "size" << std::right << std::setw(11)
             << "median ms" << std::setw(10) << "p90 ms" << std::setw(6) << "n" << "\n"
-            << std::string(94, '-') << "\n" << std::fixed << std::setprecision(2);
+            << std::string(106, '-') << "\n" << std::fixed << std::setprecision(2);
   for (const auto& r : rows)
-    std::cout << std::left << std::setw(56) << r.stage.substr(0, 55) << std::setw(11) << r.size << std::right
+    std::cout << std::left << std::setw(68) << r.stage.substr(0, 67) << std::setw(11) << r.size << std::right
               << std::setw(11) << r.median << std::setw(10) << r.p90 << std::setw(6) << r.n << "\n";
-  std::cout << std::string(94, '-') << "\nverify speed-up, 2 threads vs 1-thread baseline: " << ratio << "x\n"
+  std::cout << std::string(106, '-') << "\nverify speed-up, 2 threads vs 1-thread baseline: " << ratio << "x\n"
             << "peak RSS: " << std::setprecision(0) << rss_default << " MB with the default pipeline, " << rss
             << " MB after loading every backend\n";
   return 0;
