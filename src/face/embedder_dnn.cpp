@@ -1,6 +1,7 @@
 // Face descriptors run by OpenCV dnn on converted networks (faceres, mobilefacenet, dlib ResNet).
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <opencv2/imgproc.hpp>
 
@@ -96,16 +97,39 @@ Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path&
   return make_error(Reason::kModelError, "unknown embedder '" + id + "'");
 }
 
+namespace {
+
+// One network on several runtimes: the model id (calibration tables, records), the runtimes that
+// compute its descriptors (tests in tests/test_dnn.cpp prove them equal), and the fastest of them.
+struct SameNetwork {
+  const char* model;
+  std::vector<const char*> runtimes;
+  const char* fastest;
+};
+const SameNetwork kSameNetworks[] = {
+    {"dlib_resnet_v1", {"dlib_resnet_onnx_v1", "dlib_resnet_xnn_v1"}, "dlib_resnet_xnn_v1"},
+    {"faceres_v1", {"faceres_xnn_v1"}, "faceres_xnn_v1"},
+};
+
+const SameNetwork* same_network(const std::string& id) {
+  for (const auto& n : kSameNetworks) {
+    if (id == n.model) return &n;
+    for (const char* r : n.runtimes)
+      if (id == r) return &n;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::string fastest_runtime(const std::string& id) {
-  if (id == "dlib_resnet_v1" || id == "dlib_resnet_onnx_v1") return "dlib_resnet_xnn_v1";
-  if (id == "faceres_v1") return "faceres_xnn_v1";
-  return id;
+  const SameNetwork* n = same_network(id);
+  return n ? n->fastest : id;
 }
 
 std::string scores_model(const std::string& id) {
-  if (id == "dlib_resnet_onnx_v1" || id == "dlib_resnet_xnn_v1") return "dlib_resnet_v1";
-  if (id == "faceres_xnn_v1") return "faceres_v1";
-  return id;
+  const SameNetwork* n = same_network(id);
+  return n ? n->model : id;
 }
 
 Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& model_dir, const std::string& id) {
