@@ -15,6 +15,7 @@
 #include "core/model_manifest.h"
 #include "face/embedder.h"
 #include "face/landmarks.h"
+#include "face/net.h"   // the issue-11 networks timed at the network (below)
 #include "policy/verifier.h"
 
 namespace simkyc::cli {
@@ -162,6 +163,47 @@ Result<std::vector<TimedRow>> inference_bench_rows(const std::filesystem::path& 
     for (double& ms : pair) ms /= 2;
     rows.push_back({std::string("embed ") + id + " 2 faces at once, per face (" +
                         fmt("%.1f", gflop / (median(pair) / 1e3)) + " GFLOP/s)", std::to_string(info.input_size) + " chip", pair});
+  }
+  // The ONNX descriptors of issue 11 (fr_feature_v1 from faceplugin, mfn_expo_v1 converted from
+  // MobileFaceNet.tflite), timed at the network (FaceNet::run: what their embedders run per face,
+  // before an L2 normalisation) on a 112x112 crop of the bench face: OpenCV dnn, XNNPACK through
+  // its ONNX front-end with 1 and `cores` threads, and 2 faces at once (XNNPACK, one per core).
+  struct OnnxNet {
+    const char* id;
+    cv::Scalar mean;
+    bool rgb;
+  };
+  const OnnxNet onnx_nets[] = {{"fr_feature_v1", {127, 127, 127}, false}, {"mfn_expo_v1", {127.5, 127.5, 127.5}, true}};
+  cv::Mat chip112;
+  {
+    const cv::Rect r = boxes[0].rect;
+    const int side = std::max(r.width, r.height);
+    const cv::Rect sq = cv::Rect(r.x + r.width / 2 - side / 2, r.y + r.height / 2 - side / 2, side, side) & cv::Rect(0, 0, img.cols, img.rows);
+    cv::resize(img(sq), chip112, cv::Size(112, 112), 0, 0, cv::INTER_AREA);
+  }
+  for (const auto& on : onnx_nets) {
+    const double gflop = net_gflop(model_dir, on.id);
+    for (int threads : {0, 1, cores}) {   // 0: OpenCV dnn
+      if (threads == cores && cores == 1) continue;
+      auto net = threads == 0 ? FaceNet::onnx(model_dir, on.id, {"output"}) : FaceNet::xnn(model_dir, on.id, {"output"}, threads);
+      if (!net) continue;
+      auto r = timed(n, [&] { (void)net->run(chip112, on.mean, 1.0 / 128, on.rgb); });
+      const std::string runtime = threads == 0 ? "OpenCV dnn" : "XNNPACK " + std::to_string(threads) + " thr";
+      rows.push_back({std::string("embed ") + on.id + " net, " + runtime + " (" + fmt("%.2f", gflop) + " GFLOP, " +
+                          fmt("%.1f", gflop / (median(r) / 1e3)) + " GFLOP/s)",
+                      "112 chip", r});
+      if (threads != 1 || cores < 2) continue;
+      auto other = net->fresh();
+      if (!other) continue;
+      auto pair = timed(n, [&] {
+        std::thread t([&] { (void)other->run(chip112, on.mean, 1.0 / 128, on.rgb); });
+        (void)net->run(chip112, on.mean, 1.0 / 128, on.rgb);
+        t.join();
+      });
+      for (double& ms : pair) ms /= 2;
+      rows.push_back({std::string("embed ") + on.id + " net, XNNPACK 2 faces at once, per face (" +
+                          fmt("%.1f", gflop / (median(pair) / 1e3)) + " GFLOP/s)", "112 chip", pair});
+    }
   }
   // End-to-end verify of the two bench photos, per detector + embedder pair.
   const std::pair<const char*, const char*> pairs[] = {

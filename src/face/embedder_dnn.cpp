@@ -85,8 +85,34 @@ class DnnEmbedder final : public Embedder {
 
 }  // namespace
 
+namespace {
+
+// ONNX models also run by XNNPACK through its ONNX front-end (net_xnn_onnx.cpp): the *_xnn_v1 id
+// takes the OpenCV dnn id's spec (chip, normalisation, output) and the same ONNX file.
+struct OnnxOnXnn {
+  const char* xnn_id;
+  const char* onnx_id;
+};
+const OnnxOnXnn kOnnxOnXnn[] = {{"fr_feature_xnn_v1", "fr_feature_v1"}, {"mfn_expo_xnn_v1", "mfn_expo_v1"}};
+
+Result<std::unique_ptr<Embedder>> make_onnx_on_xnn(const std::filesystem::path& model_dir, const OnnxOnXnn& m, int xnn_threads) {
+  for (const auto& s : kSpecs) {
+    if (std::string(s.id) != m.onnx_id) continue;
+    auto net = FaceNet::xnn(model_dir, m.onnx_id, {s.output}, xnn_threads);
+    if (!net) return net.error();
+    EmbedSpec spec = s;
+    spec.id = m.xnn_id;
+    return std::unique_ptr<Embedder>(std::make_unique<DnnEmbedder>(std::move(net.value()), spec));
+  }
+  return make_error(Reason::kModelError, std::string("embedder '") + m.xnn_id + "' needs '" + m.onnx_id + "', which is not built in");
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Embedder>> make_dnn_embedder(const std::filesystem::path& model_dir, const std::string& id,
                                                     int xnn_threads) {
+  for (const auto& m : kOnnxOnXnn)
+    if (id == m.xnn_id) return make_onnx_on_xnn(model_dir, m, xnn_threads);
   for (const auto& s : kSpecs) {
     if (id != s.id) continue;
     auto net = s.xnn_graph ? FaceNet::xnn(model_dir, s.xnn_graph, {s.output}, xnn_threads)
@@ -109,6 +135,8 @@ struct SameNetwork {
 const SameNetwork kSameNetworks[] = {
     {"dlib_resnet_v1", {"dlib_resnet_onnx_v1", "dlib_resnet_xnn_v1"}, "dlib_resnet_xnn_v1"},
     {"faceres_v1", {"faceres_xnn_v1"}, "faceres_xnn_v1"},
+    {"fr_feature_v1", {"fr_feature_xnn_v1"}, "fr_feature_xnn_v1"},
+    {"mfn_expo_v1", {"mfn_expo_xnn_v1"}, "mfn_expo_xnn_v1"},
 };
 
 const SameNetwork* same_network(const std::string& id) {

@@ -27,24 +27,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model_manifest.h"
+#include "face/net_xnn_graph.h"
 
 namespace simkyc {
 
 using nlohmann::json;
-
-struct XnnGraph {
-  xnn_subgraph_t subgraph = nullptr;
-  std::vector<std::unique_ptr<std::vector<float>>> data;   // static tensors (XNNPACK keeps pointers)
-  std::size_t in_h = 0, in_w = 0, in_c = 0;
-  std::vector<std::size_t> out_sizes;   // elements per output; external ids 1..n (input: 0)
-  ModelFile file;
-  XnnGraph() = default;
-  XnnGraph(const XnnGraph&) = delete;
-  XnnGraph& operator=(const XnnGraph&) = delete;
-  ~XnnGraph() {
-    if (subgraph) xnn_delete_subgraph(subgraph);
-  }
-};
 
 struct XnnNet::Runtime {
   pthreadpool_t pool = nullptr;
@@ -570,6 +557,19 @@ Result<XnnNet> XnnNet::load(const std::filesystem::path& model_dir, const std::s
   if (auto st = init_xnnpack(); !st) return st.error();
   auto gf = find_model(model_dir, graph_id);
   if (!gf) return gf.error();
+  if (gf->path.extension() == ".onnx") {   // the ONNX front-end (net_xnn_onnx.cpp)
+    auto bytes = read_checked_model_file(*gf, 256u << 20);
+    if (!bytes) return bytes.error();
+    auto graph = std::make_shared<XnnGraph>();
+    graph->file = *gf;
+    if (xnn_create_subgraph(static_cast<uint32_t>(outputs.size() + 1), 0, &graph->subgraph) != xnn_status_success)
+      return make_error(Reason::kModelError, "XNNPACK cannot create a subgraph");
+    if (auto st = build_onnx_subgraph(*graph, graph_id, *bytes, outputs); !st) return st.error();
+    XnnNet net;
+    net.graph_ = std::move(graph);
+    net.threads_ = std::max(1, threads);
+    return net.fresh();
+  }
   auto bf = find_model(model_dir, graph_id + "_bin");
   if (!bf) return bf.error();
   auto text = read_checked_model_file(*gf, 16u << 20);

@@ -1,0 +1,209 @@
+// TFLite models brought to ONNX at set-up (tools/tflite2onnx) against the TensorFlow Lite runtime
+// itself: @tensorflow/tfjs-tflite's WASM build of TFLite in headless Chromium
+// (tools/tflite2onnx/reference.js), on fixed 112x112 crops of real photos (tests/data/faces).
+// The same float tensors go to both sides.  Tolerance: descriptor cosine >= 0.9999.
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/model_manifest.h"
+#include "face/embedder.h"
+#include "face/net.h"
+#include "test_helpers.h"
+
+namespace simkyc {
+namespace {
+
+const char* const kTflitePhotos[] = {"jolie-1.jpg", "arin-1.jpg", "chorong-1.jpg", "other-8.jpg"};
+
+double cos_sim(const float* a, const float* b, std::size_t n) {
+  double ab = 0, aa = 0, bb = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    ab += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+// A fixed 112x112 chip: the default analyzer's face box, squared, resized.
+std::vector<cv::Mat> chips112() {
+  std::vector<cv::Mat> out;
+  for (const char* name : kTflitePhotos) {
+    const cv::Mat bgr = test::load_bgr(test::face(name));
+    auto a = test::analyzer().analyze(bgr, false);
+    EXPECT_TRUE(a.ok()) << name;
+    if (!a) continue;
+    const cv::Rect r = a->box.rect;
+    const int side = std::max(r.width, r.height);
+    cv::Rect sq(r.x + r.width / 2 - side / 2, r.y + r.height / 2 - side / 2, side, side);
+    sq &= cv::Rect(0, 0, bgr.cols, bgr.rows);
+    cv::Mat chip;
+    cv::resize(bgr(sq), chip, cv::Size(112, 112), 0, 0, cv::INTER_AREA);
+    out.push_back(chip);
+  }
+  return out;
+}
+
+// NCHW 1x3xHxW blobs, two at a time, as the NHWC [2,H,W,3] float32 file the TFLite model takes.
+std::string write_pair_nhwc(const cv::Mat& a, const cv::Mat& b, const std::string& path) {
+  const int h = a.size[2], w = a.size[3];
+  std::vector<float> v(static_cast<std::size_t>(2 * h * w * 3));
+  for (int k = 0; k < 2; ++k) {
+    const float* p = (k ? b : a).ptr<float>();
+    for (int c = 0; c < 3; ++c)
+      for (int i = 0; i < h * w; ++i) v[static_cast<std::size_t>((k * h * w + i) * 3 + c)] = p[c * h * w + i];
+  }
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+  return path;
+}
+
+// TFLite on the blobs (pairs: the model's batch is fixed at 2); per blob, its output row.
+// Returns nothing (and the caller skips) when Chromium or the modules are missing (exit 77).
+std::vector<std::vector<float>> tflite_reference(const std::string& tflite_id, const std::vector<cv::Mat>& blobs, bool& skipped) {
+  skipped = false;
+  auto model = find_model(test::model_dir(), tflite_id);
+  EXPECT_TRUE(model.ok()) << (model.ok() ? "" : model.error().describe());
+  if (!model) return {};
+  const auto dir = std::filesystem::temp_directory_path() / ("simkyc-tflite-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string cmd = "node " + std::string(SIMKYC_SOURCE_DIR) + "/tools/tflite2onnx/reference.js " + model->path.string();
+  for (std::size_t i = 0; i + 1 < blobs.size(); i += 2)
+    cmd += " " + write_pair_nhwc(blobs[i], blobs[i + 1], (dir / (std::to_string(i) + ".f32")).string());
+  cmd += " --modules " + test::model_dir() + "/tools/node_modules 2>&1";
+  const auto r = test::run(cmd);
+  std::filesystem::remove_all(dir);
+  std::vector<std::vector<float>> res;
+  if (r.code == 77) {
+    skipped = true;
+    return res;
+  }
+  EXPECT_EQ(r.code, 0) << cmd << "\n" << r.out;
+  if (r.code != 0 || r.out.rfind("[{") == std::string::npos) return res;
+  for (const auto& item : nlohmann::json::parse(r.out.substr(r.out.rfind("[{")))) {
+    const auto shape = item.at("shape").get<std::vector<std::size_t>>();
+    const auto data = item.at("data").get<std::vector<float>>();
+    EXPECT_EQ(shape.size(), 2u);
+    if (shape.size() != 2 || shape[0] != 2 || data.size() != shape[0] * shape[1]) return {};
+    for (std::size_t k = 0; k < 2; ++k) res.emplace_back(data.begin() + k * shape[1], data.begin() + (k + 1) * shape[1]);
+  }
+  return res;
+}
+
+// mfn_expo_v1 (converted/mfn_expo.onnx) on OpenCV dnn vs MobileFaceNet.tflite on TFLite.
+TEST(Tflite, MfnExpoOnnxMatchesTflite) {
+  auto net = DnnNet::load(test::model_dir(), "mfn_expo_v1");
+  ASSERT_TRUE(net.ok()) << net.error().describe();
+  std::vector<cv::Mat> blobs;
+  std::vector<std::vector<float>> ours;
+  for (const auto& chip : chips112()) {
+    blobs.push_back(make_blob(chip, cv::Scalar(127.5, 127.5, 127.5), 1.0 / 128, true));   // RGB planes, (x - 127.5) / 128
+    auto out = net->run(blobs.back(), {"output"});
+    ASSERT_TRUE(out.ok()) << out.error().describe();
+    ASSERT_EQ(out->at(0).total(), 192u);
+    ours.emplace_back(out->at(0).ptr<float>(), out->at(0).ptr<float>() + 192);
+  }
+  ASSERT_EQ(ours.size(), 4u);
+  // The same ONNX file on XNNPACK (its ONNX front-end), from the same chips.
+  auto xnn = FaceNet::xnn(test::model_dir(), "mfn_expo_v1", {"output"}, 1);
+  ASSERT_TRUE(xnn.ok()) << xnn.error().describe();
+  std::vector<std::vector<float>> on_xnn;
+  for (const auto& chip : chips112()) {
+    auto out = xnn->run(chip, cv::Scalar(127.5, 127.5, 127.5), 1.0 / 128, true);
+    ASSERT_TRUE(out.ok()) << out.error().describe();
+    ASSERT_EQ(out->at(0).total(), 192u);
+    on_xnn.emplace_back(out->at(0).ptr<float>(), out->at(0).ptr<float>() + 192);
+  }
+  bool skipped = false;
+  const auto ref = tflite_reference("expo_mobilefacenet_tflite", blobs, skipped);
+  if (skipped) GTEST_SKIP() << "needs /usr/bin/chromium, playwright-core and @tensorflow/tfjs-tflite (scripts/setup.sh)";
+  ASSERT_EQ(ref.size(), ours.size());
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    ASSERT_EQ(ref[i].size(), 192u);
+    const double c = cos_sim(ours[i].data(), ref[i].data(), 192);
+    EXPECT_GE(c, 0.9999) << kTflitePhotos[i];
+    const double cx = cos_sim(on_xnn[i].data(), ref[i].data(), 192);
+    EXPECT_GE(cx, 0.9999) << kTflitePhotos[i];
+    std::printf("[ tflite ] mfn_expo_v1 vs TFLite on %s: 1 - cosine = %.2e (OpenCV dnn), %.2e (XNNPACK)\n", kTflitePhotos[i], 1 - c,
+                1 - cx);
+  }
+  // Different people get different descriptors: the comparison above is not vacuous.
+  EXPECT_LT(cos_sim(ours[0].data(), ours[1].data(), 192), 0.9);
+  EXPECT_LT(cos_sim(ref[0].data(), ref[3].data(), 192), 0.9);
+}
+
+// The ONNX front-end of XNNPACK against OpenCV dnn on the same ONNX files and chips:
+// fr_feature (BGR planes, (x - 127) / 128) and mfn_expo (RGB, (x - 127.5) / 128), 1 and 2 threads.
+void expect_xnn_matches_dnn(const std::string& id, cv::Scalar mean, double scale, bool rgb, std::size_t dims) {
+  auto dnn = FaceNet::onnx(test::model_dir(), id, {"output"});
+  ASSERT_TRUE(dnn.ok()) << dnn.error().describe();
+  for (int threads : {1, 2}) {
+    auto xnn = FaceNet::xnn(test::model_dir(), id, {"output"}, threads);
+    ASSERT_TRUE(xnn.ok()) << xnn.error().describe();
+    std::vector<std::vector<float>> got;
+    std::size_t k = 0;
+    for (const auto& chip : chips112()) {
+      auto a = dnn->run(chip, mean, scale, rgb);
+      auto b = xnn->run(chip, mean, scale, rgb);
+      ASSERT_TRUE(a.ok() && b.ok());
+      ASSERT_EQ(a->at(0).total(), dims);
+      ASSERT_EQ(b->at(0).total(), dims);
+      const double c = cos_sim(a->at(0).ptr<float>(), b->at(0).ptr<float>(), dims);
+      EXPECT_GE(c, 0.9999) << id << " on " << kTflitePhotos[k];
+      std::printf("[ xnn-onnx ] %s, %d thread(s), XNNPACK vs OpenCV dnn on %s: 1 - cosine = %.2e\n", id.c_str(), threads,
+                  kTflitePhotos[k], 1 - c);
+      got.emplace_back(b->at(0).ptr<float>(), b->at(0).ptr<float>() + dims);
+      ++k;
+    }
+    ASSERT_EQ(got.size(), 4u);
+    EXPECT_LT(cos_sim(got[0].data(), got[1].data(), dims), 0.9);   // different people: not vacuous
+  }
+}
+
+TEST(Tflite, FrFeatureOnXnnpackMatchesOpenCv) { expect_xnn_matches_dnn("fr_feature_v1", cv::Scalar(127, 127, 127), 1.0 / 128, false, 512); }
+TEST(Tflite, MfnExpoOnXnnpackMatchesOpenCv) { expect_xnn_matches_dnn("mfn_expo_v1", cv::Scalar(127.5, 127.5, 127.5), 1.0 / 128, true, 192); }
+
+// What the ONNX front-end does not know is refused at load, naming the node: fr_detect's
+// post-processing (Shape, Gather, Concat, Transpose...), an output no node makes, a file that is
+// not ONNX.  Its convolutional trunk up to a node the detector needs can still be requested.
+TEST(Tflite, XnnpackOnnxRefusesWhatItCannotTranslate) {
+  auto det = XnnNet::load(test::model_dir(), "fr_detect_v1", {"scores", "boxes"}, 1);
+  ASSERT_FALSE(det.ok());
+  EXPECT_EQ(det.error().reason, Reason::kModelError);
+  EXPECT_NE(det.error().detail.find("is not translated"), std::string::npos) << det.error().detail;
+  EXPECT_NE(det.error().detail.find("fr_detect_v1"), std::string::npos) << det.error().detail;
+  std::printf("[ xnn-onnx ] fr_detect_v1 refused: %s\n", det.error().detail.c_str());
+  auto missing = XnnNet::load(test::model_dir(), "mfn_expo_v1", {"no_such_value"}, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().detail.find("no node makes no_such_value"), std::string::npos) << missing.error().detail;
+}
+
+// The *_xnn_v1 embedder ids: the OpenCV dnn id's spec on XNNPACK, and the same model's scores.
+TEST(Tflite, OnnxXnnEmbeddersMapToTheirModels) {
+  EXPECT_EQ(fastest_runtime("fr_feature_v1"), "fr_feature_xnn_v1");
+  EXPECT_EQ(fastest_runtime("mfn_expo_v1"), "mfn_expo_xnn_v1");
+  EXPECT_EQ(scores_model("fr_feature_xnn_v1"), "fr_feature_v1");
+  EXPECT_EQ(scores_model("mfn_expo_xnn_v1"), "mfn_expo_v1");
+  for (const std::string id : {"fr_feature", "mfn_expo"}) {
+    auto dnn = make_dnn_embedder(test::model_dir(), id + "_v1");
+    if (!dnn) {
+      std::printf("[ xnn-onnx ] %s_v1 is not an embedder in this tree yet (branch recog): skipped\n", id.c_str());
+      continue;
+    }
+    auto xnn = make_dnn_embedder(test::model_dir(), id + "_xnn_v1");
+    ASSERT_TRUE(xnn.ok()) << xnn.error().describe();
+    EXPECT_EQ((*xnn)->info().name, id + "_xnn_v1");
+    EXPECT_EQ((*xnn)->info().sha256, (*dnn)->info().sha256);
+    EXPECT_EQ((*xnn)->info().input_size, (*dnn)->info().input_size);
+    EXPECT_EQ((*xnn)->info().dims, (*dnn)->info().dims);
+  }
+}
+
+}  // namespace
+}  // namespace simkyc
