@@ -193,7 +193,7 @@ TEST(Dnn, BlazefaceMatchesTfjs) {
 }
 
 TEST(Dnn, BlazefaceOnXnnpackMatchesTfjs) {
-  auto net = FaceNet::xnn(test::model_dir(), "tfjs_blazeface", kBlazefaceOutputs, 2);
+  auto net = FaceNet::xnn(test::model_dir(), "blazeface_v1", kBlazefaceOutputs, 2);
   ASSERT_TRUE(net.ok()) << net.error().describe();
   expect_blazeface_matches_tfjs(std::move(net.value()), "XNNPACK");
 }

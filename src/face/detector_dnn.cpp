@@ -133,7 +133,7 @@ Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path&
   // blazeface_xnn_v1: the same network (the TF.js graph blazeface_v1 is converted from) on XNNPACK.
   const std::vector<std::string> outputs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
   Result<FaceNet> net = id == "blazeface_v1"       ? FaceNet::onnx(model_dir, id, outputs)
-                        : id == "blazeface_xnn_v1" ? FaceNet::xnn(model_dir, "tfjs_blazeface", outputs, 1)
+                        : id == "blazeface_xnn_v1" ? FaceNet::xnn(model_dir, "blazeface_v1", outputs, 1)
                                                    : Result<FaceNet>(make_error(Reason::kModelError, "unknown detector '" + id + "'"));
   if (!net) return net.error();
   return std::unique_ptr<Detector>(std::make_unique<BlazeFaceDetector>(std::move(net.value()), cfg));

@@ -36,10 +36,10 @@ const cv::Scalar kVggMeans{103.939, 116.779, 123.68};
 const cv::Scalar kDlibMeans{122.782, 117.001, 104.298};
 const EmbedSpec kSpecs[] = {
     {"faceres_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, nullptr},
-    {"faceres_xnn_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, "tfjs_faceres"},
+    {"faceres_xnn_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, "faceres_v1"},
     {"mobilefacenet_v1", 112, 192, "embeddings", "aligned", 0.1, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true, nullptr},
     {"dlib_resnet_onnx_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, nullptr},
-    {"dlib_resnet_xnn_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, "dlib_resnet_tfjs"},
+    {"dlib_resnet_xnn_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, "dlib_resnet_onnx_v1"},
 };
 
 class DnnEmbedder final : public Embedder {

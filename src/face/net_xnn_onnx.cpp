@@ -439,7 +439,8 @@ class OnnxBuilder {
     // Outputs, through aliases, to the nodes that make them.
     for (std::size_t k = 0; k < outputs.size(); ++k) {
       std::string o = outputs[k];
-      while (producer_.count(o) && kAliasOps.count(producer_[o]->op) && !producer_[o]->in.empty()) o = producer_[o]->in[0];
+      while (producer_.count(o) && (kAliasOps.count(producer_[o]->op) || producer_[o]->op == "Transpose") && !producer_[o]->in.empty())
+        o = producer_[o]->in[0];
       if (!producer_.count(o)) return fail(id_, "no node makes " + outputs[k]);
       if (external_.count(o)) return fail(id_, "two outputs are the same tensor: " + outputs[k]);
       external_[o] = static_cast<uint32_t>(k + 1);
@@ -498,12 +499,21 @@ class OnnxBuilder {
       return fail(id_, "tensor " + name);
     return id;
   }
-  Result<uint32_t> fresh(const std::string& name, const Shape& shape) {
+  // A new activation of ONNX shape `shape`; XNNPACK's dims: NHWC for an image, else `xdims` or
+  // the shape itself.
+  Result<uint32_t> fresh(const std::string& name, const Shape& shape, const Shape& xdims = {}) {
     shapes_[name] = shape;
-    auto id = define(name, xnn_shape(shape), nullptr);
+    auto id = define(name, !xdims.empty() ? xdims : xnn_shape(shape), nullptr);
     if (id) ids_[name] = *id;
     return id;
   }
+  // A 4-D value held in NHWC order (an image): what convolutions, pooling and per-channel ops take.
+  bool image(const std::string& name) const {
+    auto it = shapes_.find(name);
+    return it != shapes_.end() && it->second.size() == 4 && !plain_.count(name);
+  }
+  // Whether the value's memory is in ONNX's (row-major) element order.
+  bool row_major(const std::string& name) const { return plain_.count(name) || flat_order(shapes_.at(name)); }
   const Tensor* constant(const std::string& name) const {
     auto it = m_.init.find(name);
     return it == m_.init.end() ? nullptr : &it->second;
@@ -618,7 +628,7 @@ class OnnxBuilder {
     const Tensor* w = constant(n.in[1]);
     const Tensor* b = n.in.size() > 2 && !n.in[2].empty() ? constant(n.in[2]) : nullptr;
     const Shape& s = shapes_[n.in[0]];
-    if (!w || w->is_int || w->dims.size() != 4 || s.size() != 4) return fail(id_, "Conv " + n.name + " without a constant 4-D filter");
+    if (!w || w->is_int || w->dims.size() != 4 || !image(n.in[0])) return fail(id_, "Conv " + n.name + " without a constant 4-D filter or an image input");
     if (n.in.size() > 2 && !n.in[2].empty() && !b) return fail(id_, "Conv " + n.name + " with a computed bias");
     const int64_t group = n.geti("group", 1);
     Pending p;
@@ -697,10 +707,10 @@ class OnnxBuilder {
     if (c.size() == 1) {
       cs = Shape(xnn_shape(s).size(), 1);
       data = {c.at(0)};
-    } else if (auto v = per_channel(c, ch); !v.empty() && s.size() == 4) {
+    } else if (auto v = per_channel(c, ch); !v.empty() && image(x)) {
       cs = {1, 1, 1, ch};
       data = v;
-    } else if (auto v2 = per_channel(c, ch); !v2.empty() && s.size() == 2) {
+    } else if (auto v2 = per_channel(c, ch); !v2.empty() && s.size() == 2 && c.dims.size() <= 2) {
       cs = {1, ch};
       data = v2;
     } else {
@@ -767,7 +777,8 @@ class OnnxBuilder {
       return elementwise_const(n, n.in[first ? 1 : 0], *constant(n.in[first ? 0 : 1]), first);
     }
     if (op == "Add") {
-      if (n.in.size() != 2 || !act(0) || !act(1) || shapes_[n.in[0]] != shapes_[n.in[1]]) return fail(id_, "Add of different shapes: " + n.name);
+      if (n.in.size() != 2 || !act(0) || !act(1) || shapes_[n.in[0]] != shapes_[n.in[1]] || image(n.in[0]) != image(n.in[1]))
+        return fail(id_, "Add of different shapes: " + n.name);
       Pending p;
       p.add = true;
       p.in = n.in[0], p.in2 = n.in[1];
@@ -788,7 +799,7 @@ class OnnxBuilder {
     }
     if (op == "PRelu") {
       const Tensor* slope = n.in.size() == 2 ? constant(n.in[1]) : nullptr;
-      if (!act(0) || !slope || shapes_[n.in[0]].size() != 4) return fail(id_, "PRelu " + n.name + " (4-D input, constant slope)");
+      if (!act(0) || !slope || !image(n.in[0])) return fail(id_, "PRelu " + n.name + " (4-D input, constant slope)");
       const Shape s = shapes_[n.in[0]];
       auto v = per_channel(*slope, s[1]);
       if (v.empty()) return fail(id_, "PRelu slope of " + n.name + " is not per channel");
@@ -803,7 +814,7 @@ class OnnxBuilder {
     if (op == "MaxPool" || op == "AveragePool") {
       const auto ks = n.getints("kernel_shape");
       if (!act(0) || ks.size() != 2 || ks[0] < 1 || ks[1] < 1 || n.geti("ceil_mode", 0) != 0 || n.out.size() != 1 ||
-          shapes_[n.in[0]].size() != 4)
+          !image(n.in[0]))
         return fail(id_, op + " attributes of " + n.name);
       const Shape s = shapes_[n.in[0]];
       std::size_t st[2], dil[2], pad[4], oh, ow;
@@ -824,12 +835,17 @@ class OnnxBuilder {
                                                           u(ks[1]), u(st[0]), u(st[1]), -INFINITY, INFINITY, *xi, *o, 0);
       return r == xnn_status_success ? ok_status() : Status(fail(id_, op + " " + n.name));
     }
-    if (op == "GlobalAveragePool") {
-      if (!act(0) || shapes_[n.in[0]].size() != 4) return fail(id_, "GlobalAveragePool " + n.name);
+    if (op == "GlobalAveragePool" || op == "ReduceMean") {
+      const bool keep = op == "GlobalAveragePool" || n.geti("keepdims", 1) != 0;
+      std::vector<int64_t> axes = n.getints("axes");
+      for (auto& a : axes) a = a < 0 ? a + 4 : a;
+      std::sort(axes.begin(), axes.end());
+      if (!act(0) || !image(n.in[0]) || (op == "ReduceMean" && axes != std::vector<int64_t>{2, 3}))
+        return fail(id_, op + " " + n.name + " other than over height and width of an image");
       const Shape s = shapes_[n.in[0]];
       auto xi = value(n.in[0]);
       if (!xi) return xi.error();
-      auto o = fresh(n.out[0], {1, s[1], 1, 1});
+      auto o = fresh(n.out[0], keep ? Shape{1, s[1], 1, 1} : Shape{1, s[1]}, {1, 1, 1, s[1]});
       if (!o) return o.error();
       return xnn_define_global_average_pooling_2d(g_.subgraph, -INFINITY, INFINITY, *xi, *o, 0) == xnn_status_success
                  ? ok_status()
@@ -848,17 +864,17 @@ class OnnxBuilder {
         if (!t || t->size() != 1) return fail(id_, "Pad " + n.name + " with a computed value");
         v = t->at(0);
       }
-      if (!act(0) || shapes_[n.in[0]].size() != 4 || pads.size() != 8 || n.gets("mode", "constant") != "constant")
+      if (!act(0) || !image(n.in[0]) || pads.size() != 8 || n.gets("mode", "constant") != "constant")
         return fail(id_, "Pad " + n.name + " (constant, 4-D)");
       for (auto p : pads)
         if (p < 0) return fail(id_, "negative Pad in " + n.name);
-      if (pads[0] || pads[1] || pads[4] || pads[5]) return fail(id_, "Pad of batch or channels in " + n.name);
+      if (pads[0] || pads[4]) return fail(id_, "Pad of the batch in " + n.name);
       Shape s = shapes_[n.in[0]];
       auto xi = value(n.in[0]);
       if (!xi) return xi.error();
-      const std::size_t pre[4] = {0, static_cast<std::size_t>(pads[2]), static_cast<std::size_t>(pads[3]), 0};
-      const std::size_t post[4] = {0, static_cast<std::size_t>(pads[6]), static_cast<std::size_t>(pads[7]), 0};
-      s[2] += pre[1] + post[1], s[3] += pre[2] + post[2];
+      const auto z = [&](int k) { return static_cast<std::size_t>(pads[static_cast<std::size_t>(k)]); };
+      const std::size_t pre[4] = {0, z(2), z(3), z(1)}, post[4] = {0, z(6), z(7), z(5)};   // NCHW pads -> NHWC
+      s[1] += z(1) + z(5), s[2] += z(2) + z(6), s[3] += z(3) + z(7);
       auto o = fresh(n.out[0], s);
       if (!o) return o.error();
       return xnn_define_static_constant_pad(g_.subgraph, pre, post, v, *xi, *o, 0) == xnn_status_success ? ok_status()
@@ -874,7 +890,7 @@ class OnnxBuilder {
       for (auto d : s) count *= d;
       const bool tb = op == "Gemm" && n.geti("transB", 0) != 0;
       const std::size_t k = static_cast<std::size_t>(tb ? w->dims[1] : w->dims[0]), m = static_cast<std::size_t>(tb ? w->dims[0] : w->dims[1]);
-      if (s.empty() || s[0] != 1 || count != k || (s.size() == 4 && !flat_order(s)) || (s.size() != 2 && s.size() != 4))
+      if (s.empty() || s[0] != 1 || count != k || !row_major(n.in[0]))
         return fail(id_, op + " input shape of " + n.name);
       std::vector<float> t(k * m);   // XNNPACK's [M, K]
       for (std::size_t a = 0; a < k; ++a)
@@ -907,6 +923,15 @@ class OnnxBuilder {
       if (!o) return o.error();
       const xnn_status r = op == "Sigmoid" ? xnn_define_sigmoid(g_.subgraph, *xi, *o, 0) : xnn_define_softmax(g_.subgraph, *xi, *o, 0);
       return r == xnn_status_success ? ok_status() : Status(fail(id_, op + " " + n.name));
+    }
+    if (op == "Transpose") {   // NCHW -> NHWC of an image is its memory as it is: row-major [N, H, W, C]
+      if (!act(0) || !image(n.in[0]) || n.getints("perm") != std::vector<int64_t>{0, 2, 3, 1})
+        return fail(id_, "Transpose " + n.name + " other than NCHW -> NHWC of an image");
+      const Shape s = shapes_[n.in[0]];
+      alias_[n.out[0]] = n.in[0];
+      shapes_[n.out[0]] = {s[0], s[2], s[3], s[1]};
+      plain_.insert(n.out[0]);
+      return ok_status();
     }
     if (kAliasOps.count(op)) {
       if (!act(0)) return fail(id_, op + " " + n.name + " of a constant");
@@ -966,10 +991,13 @@ class OnnxBuilder {
       std::size_t check = 1;
       for (auto d : out) check *= d;
       if (check != total) return fail(id_, op + " " + n.name + " changes the number of elements");
-      if (out != s && !(flat_order(s) && flat_order(out)))
+      if (out != s && !row_major(n.in[0]))
         return fail(id_, op + " " + n.name + " reorders an image (would need a transpose, which this XNNPACK has not)");
       alias_[n.out[0]] = n.in[0];
       shapes_[n.out[0]] = out;
+      // The same memory: an unchanged shape keeps its layout; a new 4-D shape of row-major memory
+      // is row-major, not an image, unless both orders are the same (H = W = 1 or C = 1).
+      if (out == s ? plain_.count(n.in[0]) > 0 : out.size() == 4 && !flat_order(out)) plain_.insert(n.out[0]);
       return ok_status();
     }
     return fail(id_, "op " + op + " (" + n.name + ") is not translated");
@@ -985,6 +1013,7 @@ class OnnxBuilder {
   std::map<std::string, uint32_t> ids_;
   std::map<std::string, Pending> pending_;
   std::map<std::string, std::string> alias_;
+  std::set<std::string> plain_;   // 4-D activations held row-major (after a Transpose to NHWC), not as images
 };
 
 }  // namespace
