@@ -144,7 +144,7 @@ TEST(Dnn, FaceresMatchesTfjs) {
                                true, {"gender_pred/Sigmoid", "age_pred/Softmax"});
 }
 
-// The same network on XNNPACK (src/face/net_xnn.cpp translates the TF.js graph itself).
+// The same network on XNNPACK (src/face/net_xnn_onnx.cpp translates the same ONNX file).
 TEST(Dnn, FaceresOnXnnpackMatchesTfjs) {
   expect_embedder_matches_tfjs("faceres_xnn_v1", "tfjs_faceres", "global_pooling/Mean", {103.939, 116.779, 123.68}, 1.0,
                                false, true);
@@ -198,23 +198,22 @@ TEST(Dnn, BlazefaceOnXnnpackMatchesTfjs) {
   expect_blazeface_matches_tfjs(std::move(net.value()), "XNNPACK");
 }
 
-// A graph the translation does not fully know is refused at load with the reason, never run as
-// something else: antispoof's graph has a Relu after a MaxPool, which is only translated when it
-// follows a convolution or an add (folded into its bounds); an output
-// that is not a node of the graph is refused too.
+// XNNPACK takes ONNX files only (the TF.js graphs are brought to ONNX at set-up like every
+// model), and an output that is not a value of the graph is refused, both at load with the
+// reason, never run as something else (what the ONNX front-end does not know: tests/test_tflite.cpp).
 TEST(Dnn, XnnpackRefusesWhatItCannotTranslate) {
   auto spoof = XnnNet::load(test::model_dir(), "tfjs_antispoof", {"Identity"}, 1);
   ASSERT_FALSE(spoof.ok());
   EXPECT_EQ(spoof.error().reason, Reason::kModelError);
-  EXPECT_NE(spoof.error().detail.find("tfjs_antispoof (XNNPACK)"), std::string::npos) << spoof.error().detail;
-  auto missing = XnnNet::load(test::model_dir(), "tfjs_blazeface", {"no_such_node"}, 1);
+  EXPECT_NE(spoof.error().detail.find("tfjs_antispoof (XNNPACK): not an ONNX file"), std::string::npos) << spoof.error().detail;
+  auto missing = XnnNet::load(test::model_dir(), "blazeface_v1", {"no_such_node"}, 1);
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().detail.find("no node no_such_node"), std::string::npos) << missing.error().detail;
+  EXPECT_NE(missing.error().detail.find("no node makes no_such_node"), std::string::npos) << missing.error().detail;
   auto unknown = XnnNet::load(test::model_dir(), "no_such_graph", {"Identity"}, 1);
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().reason, Reason::kModelError);
   // A wrong input is an error, not a read past the buffer.
-  auto ok = XnnNet::load(test::model_dir(), "tfjs_blazeface", kBlazefaceOutputs, 1);
+  auto ok = XnnNet::load(test::model_dir(), "blazeface_v1", kBlazefaceOutputs, 1);
   ASSERT_TRUE(ok.ok()) << ok.error().describe();
   auto r = ok->run(cv::Mat(100, 100, CV_8UC3, cv::Scalar::all(0)), cv::Scalar::all(0), 1.0, false);
   ASSERT_FALSE(r.ok());

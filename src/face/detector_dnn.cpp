@@ -130,7 +130,7 @@ class BlazeFaceDetector final : public Detector {
 
 Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                     const DetectorConfig& cfg) {
-  // blazeface_xnn_v1: the same network (the TF.js graph blazeface_v1 is converted from) on XNNPACK.
+  // blazeface_xnn_v1: the same network (the same ONNX file) on XNNPACK.
   const std::vector<std::string> outputs = {"Identity", "Identity_1", "Identity_2", "Identity_3"};
   Result<FaceNet> net = id == "blazeface_v1"       ? FaceNet::onnx(model_dir, id, outputs)
                         : id == "blazeface_xnn_v1" ? FaceNet::xnn(model_dir, "blazeface_v1", outputs, 1)

@@ -23,15 +23,14 @@ struct EmbedSpec {
   cv::Scalar mean;         // per input channel, in the network's channel order
   double scale;
   bool rgb;                // the network takes RGB (else BGR)
-  const char* xnn_graph;   // run by XNNPACK on this TF.js graph (manifest id); nullptr: OpenCV dnn on the ONNX file `id`
+  const char* xnn_graph;   // run by XNNPACK on this ONNX model (manifest id); nullptr: OpenCV dnn on the ONNX file `id`
 };
 
 // faceres: as its authors (HSE) feed it: a detector box with a small margin, stretched, BGR minus
 // the VGG channel means (Keras "caffe" preprocessing), no scaling.
 // mobilefacenet: (RGB - 127.5) / 128, its authors' normalisation.
 // dlib ResNet: dlib's input_rgb_image: (RGB - mean) / 256 with dlib's means.
-// The *_xnn_v1 ids are the same networks (same graph and weights, the TF.js files the ONNX ones are
-// converted from) on XNNPACK; the converter keeps node names, so the outputs are named alike.
+// The *_xnn_v1 ids are the same networks (the same ONNX files) on XNNPACK.
 const cv::Scalar kVggMeans{103.939, 116.779, 123.68};
 const cv::Scalar kDlibMeans{122.782, 117.001, 104.298};
 const EmbedSpec kSpecs[] = {

@@ -12,9 +12,9 @@ Result<FaceNet> FaceNet::onnx(const std::filesystem::path& model_dir, const std:
   return f;
 }
 
-Result<FaceNet> FaceNet::xnn(const std::filesystem::path& model_dir, const std::string& graph_id,
+Result<FaceNet> FaceNet::xnn(const std::filesystem::path& model_dir, const std::string& onnx_id,
                              std::vector<std::string> outputs, int threads) {
-  auto n = XnnNet::load(model_dir, graph_id, outputs, threads);
+  auto n = XnnNet::load(model_dir, onnx_id, outputs, threads);
   if (!n) return n.error();
   FaceNet f;
   f.xnn_ = std::move(n.value());

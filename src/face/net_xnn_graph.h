@@ -1,5 +1,5 @@
 // src/face/net_xnn_graph.h — internal to net_xnn*.cpp: an XNNPACK subgraph translated from a
-// model file (net_xnn.cpp: TF.js graphs; net_xnn_onnx.cpp: ONNX), with the weights it points to.
+// ONNX file (net_xnn_onnx.cpp), with the weights it points to; net_xnn.cpp runs it.
 #pragma once
 #include <xnnpack.h>
 
