@@ -15,6 +15,7 @@
 #include "core/model_manifest.h"
 #include "face/embedder.h"
 #include "face/net.h"
+#include "face/net_xnn_graph.h"
 #include "test_helpers.h"
 
 namespace simkyc {
@@ -182,6 +183,36 @@ TEST(Tflite, XnnpackOnnxRefusesWhatItCannotTranslate) {
   auto missing = XnnNet::load(test::model_dir(), "mfn_expo_v1", {"no_such_value"}, 1);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().detail.find("no node makes no_such_value"), std::string::npos) << missing.error().detail;
+}
+
+// The ONNX reader is bounds-checked: a truncated or damaged file (past the manifest's checksum,
+// which guards it in use) is an error or a graph, never a read outside the bytes.
+TEST(Tflite, XnnpackOnnxReaderSurvivesDamagedFiles) {
+  ASSERT_TRUE(XnnNet::load(test::model_dir(), "mfn_expo_v1", {"output"}, 1).ok());   // initialises XNNPACK
+  auto f = find_model(test::model_dir(), "mfn_expo_v1");
+  ASSERT_TRUE(f.ok());
+  auto bytes = read_checked_model_file(*f, 64u << 20);
+  ASSERT_TRUE(bytes.ok());
+  const auto attempt = [](const std::string& b) {
+    XnnGraph g;
+    if (xnn_create_subgraph(2, 0, &g.subgraph) != xnn_status_success) return false;
+    return build_onnx_subgraph(g, "damaged", b, {"output"}).ok();
+  };
+  int refused = 0, tries = 0;
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{100}, std::size_t{1000}, bytes->size() / 3,
+                          bytes->size() / 2, bytes->size() - 1}) {
+    ++tries;
+    refused += !attempt(bytes->substr(0, cut));
+  }
+  cv::RNG rng(11);
+  for (int k = 0; k < 40; ++k) {   // a few random bytes changed in the first 4 KiB (the graph's structure)
+    std::string b = *bytes;
+    for (int j = 0; j < 4; ++j) b[static_cast<std::size_t>(rng.uniform(0, 4096))] = static_cast<char>(rng.uniform(0, 256));
+    ++tries;
+    refused += !attempt(b);
+  }
+  EXPECT_GE(refused, 8) << "every truncation must be refused";
+  std::printf("[ xnn-onnx ] damaged ONNX files: %d of %d refused, none crashed\n", refused, tries);
 }
 
 // The *_xnn_v1 embedder ids: the OpenCV dnn id's spec on XNNPACK, and the same model's scores.

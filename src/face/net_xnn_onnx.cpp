@@ -173,10 +173,12 @@ Tensor read_tensor(std::string_view s, std::string* name) {
     } else if (f == 13 || f == 14) throw BadFile("external tensor data");
     else pb.skip(w);
   }
-  for (auto d : t.dims)
-    if (d < 0 || d > (1 << 28)) throw BadFile("tensor dimension");
-  const std::size_t n = t.count();
-  if (n > (64u << 20)) throw BadFile("tensor too large");
+  std::size_t n = 1;   // at most 64 Mi values, so no product below overflows
+  for (auto d : t.dims) {
+    if (d < 0 || d > (64 << 20)) throw BadFile("tensor dimension");
+    n *= static_cast<std::size_t>(d);
+    if (n > (64u << 20)) throw BadFile("tensor too large");
+  }
   const auto need = [&](std::size_t width) {
     if (raw.size() != n * width) throw BadFile("raw tensor data of " + std::to_string(raw.size()) + " bytes for " + std::to_string(n) + " values");
   };
@@ -461,7 +463,8 @@ class OnnxBuilder {
     // The input.
     if (m_.inputs.size() != 1) return fail(id_, std::to_string(m_.inputs.size()) + " graph inputs, want 1");
     const auto& [in_name, dims] = m_.inputs[0];
-    if (dims.size() != 4 || dims[0] != 1 || dims[1] <= 0 || dims[2] <= 0 || dims[3] <= 0)
+    if (dims.size() != 4 || dims[0] != 1 || dims[1] <= 0 || dims[2] <= 0 || dims[3] <= 0 || dims[1] > 64 || dims[2] > 8192 ||
+        dims[3] > 8192)
       return fail(id_, "input " + in_name + " is not [1, C, H, W]");
     g_.in_c = static_cast<std::size_t>(dims[1]), g_.in_h = static_cast<std::size_t>(dims[2]), g_.in_w = static_cast<std::size_t>(dims[3]);
     shapes_[in_name] = {1, g_.in_c, g_.in_h, g_.in_w};
@@ -606,11 +609,11 @@ class OnnxBuilder {
         (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER"))
       return fail(id_, n.op + " attributes of " + n.name);
     for (auto v : strides)
-      if (v < 1) return fail(id_, n.op + " strides of " + n.name);
+      if (v < 1 || v > 4096) return fail(id_, n.op + " strides of " + n.name);
     for (auto v : dils)
-      if (v < 1) return fail(id_, n.op + " dilations of " + n.name);
+      if (v < 1 || v > 4096) return fail(id_, n.op + " dilations of " + n.name);
     for (auto v : pads)
-      if (v < 0) return fail(id_, n.op + " pads of " + n.name);
+      if (v < 0 || v > 4096) return fail(id_, n.op + " pads of " + n.name);
     st[0] = strides.empty() ? 1 : static_cast<std::size_t>(strides[0]), st[1] = strides.empty() ? 1 : static_cast<std::size_t>(strides[1]);
     dil[0] = dils.empty() ? 1 : static_cast<std::size_t>(dils[0]), dil[1] = dils.empty() ? 1 : static_cast<std::size_t>(dils[1]);
     // ONNX pads: [top, left, bottom, right]; XNNPACK's order here: top right bottom left.
@@ -813,7 +816,7 @@ class OnnxBuilder {
     }
     if (op == "MaxPool" || op == "AveragePool") {
       const auto ks = n.getints("kernel_shape");
-      if (!act(0) || ks.size() != 2 || ks[0] < 1 || ks[1] < 1 || n.geti("ceil_mode", 0) != 0 || n.out.size() != 1 ||
+      if (!act(0) || ks.size() != 2 || ks[0] < 1 || ks[1] < 1 || ks[0] > 4096 || ks[1] > 4096 || n.geti("ceil_mode", 0) != 0 || n.out.size() != 1 ||
           !image(n.in[0]))
         return fail(id_, op + " attributes of " + n.name);
       const Shape s = shapes_[n.in[0]];
@@ -867,7 +870,7 @@ class OnnxBuilder {
       if (!act(0) || !image(n.in[0]) || pads.size() != 8 || n.gets("mode", "constant") != "constant")
         return fail(id_, "Pad " + n.name + " (constant, 4-D)");
       for (auto p : pads)
-        if (p < 0) return fail(id_, "negative Pad in " + n.name);
+        if (p < 0 || p > 4096) return fail(id_, "Pad of " + std::to_string(p) + " in " + n.name);
       if (pads[0] || pads[4]) return fail(id_, "Pad of the batch in " + n.name);
       Shape s = shapes_[n.in[0]];
       auto xi = value(n.in[0]);
@@ -953,7 +956,7 @@ class OnnxBuilder {
         for (std::size_t k = 0; k < t->i.size(); ++k) {
           const int64_t d = t->i[k] == 0 && k < s.size() ? static_cast<int64_t>(s[k]) : t->i[k];
           if (d == -1 && unknown < 0) unknown = static_cast<int>(k), out.push_back(0);
-          else if (d <= 0) return fail(id_, "Reshape " + n.name + " to [" + std::to_string(d) + "]");
+          else if (d <= 0 || static_cast<std::size_t>(d) > total) return fail(id_, "Reshape " + n.name + " to [" + std::to_string(d) + "]");
           else out.push_back(static_cast<std::size_t>(d)), known *= static_cast<std::size_t>(d);
         }
         if (unknown >= 0) {
