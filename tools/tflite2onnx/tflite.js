@@ -151,6 +151,10 @@ module.exports = { readTflite, FlatReader };
 
 if (require.main === module) {   // node tflite.js FILE: prints the graph
   const fs = require('fs');
+  if (process.argv.length !== 3 || process.argv[2].startsWith('-')) {
+    console.error('usage: tflite.js MODEL.tflite   (prints the graph: ops, tensors, options)');
+    process.exit(2);
+  }
   const model = readTflite(fs.readFileSync(process.argv[2]));
   console.log(`version ${model.version}, "${model.description}", ${model.subgraphs.length} subgraph(s)`);
   for (const g of model.subgraphs) {
