@@ -171,18 +171,57 @@ TEST(Tflite, FrFeatureOnXnnpackMatchesOpenCv) { expect_xnn_matches_dnn("fr_featu
 TEST(Tflite, MfnExpoOnXnnpackMatchesOpenCv) { expect_xnn_matches_dnn("mfn_expo_v1", cv::Scalar(127.5, 127.5, 127.5), 1.0 / 128, true, 192); }
 
 // What the ONNX front-end does not know is refused at load, naming the node: fr_detect's
-// post-processing (Shape, Gather, Concat, Transpose...), an output no node makes, a file that is
-// not ONNX.  Its convolutional trunk up to a node the detector needs can still be requested.
+// post-processing (Shape, Gather, a Concat of shapes...), an output no node makes.  Its network up
+// to the heads can still be requested (below).
 TEST(Tflite, XnnpackOnnxRefusesWhatItCannotTranslate) {
   auto det = XnnNet::load(test::model_dir(), "fr_detect_v1", {"scores", "boxes"}, 1);
   ASSERT_FALSE(det.ok());
   EXPECT_EQ(det.error().reason, Reason::kModelError);
-  EXPECT_NE(det.error().detail.find("is not translated"), std::string::npos) << det.error().detail;
+  EXPECT_NE(det.error().detail.find("(XNNPACK, ONNX): "), std::string::npos) << det.error().detail;
   EXPECT_NE(det.error().detail.find("fr_detect_v1"), std::string::npos) << det.error().detail;
   std::printf("[ xnn-onnx ] fr_detect_v1 refused: %s\n", det.error().detail.c_str());
   auto missing = XnnNet::load(test::model_dir(), "mfn_expo_v1", {"no_such_value"}, 1);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().detail.find("no node makes no_such_value"), std::string::npos) << missing.error().detail;
+}
+
+// fr_detect_v1's network up to its eight head outputs (the Transposes to NHWC its post-processing
+// reshapes and concatenates; its trunk concatenates channels, translated as zero-pad + add):
+// XNNPACK vs OpenCV dnn (the convolutions the heads transpose) on the same 320x240 input, every
+// value within 1e-3 + 1e-4 x value.
+TEST(Tflite, FrDetectHeadsOnXnnpackMatchOpenCv) {
+  const std::vector<std::string> heads = {"320", "334", "366", "380", "406", "420", "438", "450"};
+  const std::vector<std::string> convs = {"onnx_node!Conv_49", "onnx_node!Conv_59", "onnx_node!Conv_81", "onnx_node!Conv_91", "onnx_node!Conv_109", "onnx_node!Conv_119", "onnx_node!Conv_133", "onnx_node!Conv_141"};   // OpenCV 4.6 names layers "onnx_node!" + node name: the convolutions the heads transpose
+  auto xnn = FaceNet::xnn(test::model_dir(), "fr_detect_v1", heads, 1);
+  ASSERT_TRUE(xnn.ok()) << xnn.error().describe();
+  auto dnn = DnnNet::load(test::model_dir(), "fr_detect_v1");
+  ASSERT_TRUE(dnn.ok()) << dnn.error().describe();
+  for (const char* name : kTflitePhotos) {
+    cv::Mat img;
+    cv::resize(test::load_bgr(test::face(name)), img, cv::Size(320, 240), 0, 0, cv::INTER_AREA);
+    const cv::Scalar mean(127, 127, 127);
+    auto a = xnn->run(img, mean, 1.0 / 128, true);
+    ASSERT_TRUE(a.ok()) << a.error().describe();
+    auto b = dnn->run(make_blob(img, mean, 1.0 / 128, true), convs);
+    ASSERT_TRUE(b.ok()) << b.error().describe();
+    double worst = 0;
+    for (std::size_t k = 0; k < heads.size(); ++k) {
+      const cv::Mat& y = b->at(k);   // NCHW [1, C, H, W]
+      ASSERT_EQ(y.dims, 4) << convs[k];
+      const int c = y.size[1], h = y.size[2], w = y.size[3];
+      ASSERT_EQ(a->at(k).total(), static_cast<std::size_t>(c * h * w)) << heads[k];
+      const float* x = a->at(k).ptr<float>();   // NHWC: the Transpose's output
+      const float* yp = y.ptr<float>();
+      for (int yy = 0; yy < h; ++yy)
+        for (int xx = 0; xx < w; ++xx)
+          for (int cc = 0; cc < c; ++cc) {
+            const double ref = yp[(cc * h + yy) * w + xx], got = x[(yy * w + xx) * c + cc];
+            worst = std::max(worst, std::abs(got - ref) / (1e-3 + 1e-4 * std::abs(ref)));
+          }
+    }
+    EXPECT_LE(worst, 1.0) << name;
+    std::printf("[ xnn-onnx ] fr_detect_v1 heads, XNNPACK vs OpenCV dnn on %s: worst error %.3f of the tolerance\n", name, worst);
+  }
 }
 
 // The ONNX reader is bounds-checked: a truncated or damaged file (past the manifest's checksum,

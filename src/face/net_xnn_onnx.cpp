@@ -17,8 +17,11 @@
 //   MaxPool, AveragePool (average only unpadded or count_include_pad = 1), GlobalAveragePool ->
 //       pooling; Pad (constant 0) -> constant pad; Gemm (alpha = beta = 1, no transA) and MatMul of
 //       a constant -> fully connected; Sigmoid, Softmax (of a [1, N] value) -> the same;
-//   Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout -> the same memory, where the NHWC order
-//       is ONNX's order (the value is not 4-D, or H = W = 1, or C = 1); this XNNPACK (Debian's,
+//   Concat of images along the channels -> each input zero-padded to all the channels, then added
+//       (exact: x + 0 = x; this XNNPACK has no concatenation node);
+//   Transpose NCHW -> NHWC of an image -> the same memory, held row-major from then on;
+//   Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout -> the same memory, where the held order
+//       is ONNX's order (row-major, or not 4-D, or H = W = 1, or C = 1); this XNNPACK (Debian's,
 //       2022) has no transpose, so any other reshape of an image is refused.
 // Weights: float, float16 (exact), double, int32, int64.  Anything else — another op, attribute or
 // data type, a pattern the folding does not cover — is a kModelError naming the node, at load.
@@ -926,6 +929,43 @@ class OnnxBuilder {
       if (!o) return o.error();
       const xnn_status r = op == "Sigmoid" ? xnn_define_sigmoid(g_.subgraph, *xi, *o, 0) : xnn_define_softmax(g_.subgraph, *xi, *o, 0);
       return r == xnn_status_success ? ok_status() : Status(fail(id_, op + " " + n.name));
+    }
+    if (op == "Concat") {   // along the channels of images: each input zero-padded to all channels, then added (exact: x + 0 = x)
+      int64_t axis = n.geti("axis", 1);
+      if (n.in.size() < 2 || (axis != 1 && axis != -3)) return fail(id_, "Concat " + n.name + " other than along the channels of images");
+      Shape out;
+      std::size_t total = 0;
+      for (std::size_t k = 0; k < n.in.size(); ++k) {
+        if (!act(k) || !image(n.in[k])) return fail(id_, "Concat " + n.name + " of a value that is not an image");
+        const Shape& s = shapes_[n.in[k]];
+        if (k && (s[0] != out[0] || s[2] != out[2] || s[3] != out[3])) return fail(id_, "Concat " + n.name + " of different sizes");
+        if (!k) out = s;
+        total += s[1];
+      }
+      out[1] = total;
+      std::size_t before = 0;
+      uint32_t acc = XNN_INVALID_VALUE_ID;
+      for (std::size_t k = 0; k < n.in.size(); ++k) {
+        const std::size_t c = shapes_[n.in[k]][1];
+        auto xi = value(n.in[k]);
+        if (!xi) return xi.error();
+        const std::size_t pre[4] = {0, 0, 0, before}, post[4] = {0, 0, 0, total - before - c};
+        before += c;
+        const std::string padded = n.name + "/pad" + std::to_string(k);
+        auto pi = define(padded, xnn_shape(out), nullptr);
+        if (!pi) return pi.error();
+        if (xnn_define_static_constant_pad(g_.subgraph, pre, post, 0.f, *xi, *pi, 0) != xnn_status_success)
+          return fail(id_, "Concat " + n.name);
+        if (k == 0) {
+          acc = *pi;
+          continue;
+        }
+        auto sum = k + 1 == n.in.size() ? fresh(n.out[0], out) : define(n.name + "/sum" + std::to_string(k), xnn_shape(out), nullptr);
+        if (!sum) return sum.error();
+        if (xnn_define_add2(g_.subgraph, -INFINITY, INFINITY, acc, *pi, *sum, 0) != xnn_status_success) return fail(id_, "Concat " + n.name);
+        acc = *sum;
+      }
+      return ok_status();
     }
     if (op == "Transpose") {   // NCHW -> NHWC of an image is its memory as it is: row-major [N, H, W, C]
       if (!act(0) || !image(n.in[0]) || n.getints("perm") != std::vector<int64_t>{0, 2, 3, 1})
