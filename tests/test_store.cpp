@@ -30,7 +30,7 @@ constexpr std::int64_t kDay = 86400;
 const char* kIdNumber = "11010519491231002X";
 const char* kPhone = "+8613800138000";
 
-std::unique_ptr<Store> open_store(const std::string& location) {
+std::unique_ptr<Store> must_open(const std::string& location) {
   auto s = simkyc::open_store(location);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().describe());
   return s.ok() ? std::move(s.value()) : nullptr;
@@ -127,7 +127,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
 
   void exec(const std::string& location, const std::string& sql) {
-    if (sqlite()) return simkyc::test::exec(location, sql);
+    if (sqlite()) return simkyc::test::sql_exec(location, sql);
 #ifdef SIMKYC_HAVE_POSTGRES
     try {
       simkyc::test::pg_exec(location, sql);
@@ -137,7 +137,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
 #endif
   }
   std::vector<std::vector<std::string>> rows(const std::string& location, const std::string& sql) {
-    if (sqlite()) return simkyc::test::rows(location, sql);
+    if (sqlite()) return simkyc::test::sql_rows(location, sql);
 #ifdef SIMKYC_HAVE_POSTGRES
     try {
       return simkyc::test::pg_rows(location, sql);
@@ -169,7 +169,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     const std::string oid = value(location, "SELECT oid FROM pg_database WHERE datname = current_database()");
     std::string all;
     const fs::path data = fs::path(pg_->cluster().dir) / "data";
-    for (const fs::path d : {data / "base" / oid, data / "pg_wal"}) {
+    for (const fs::path& d : {data / "base" / oid, data / "pg_wal"}) {
       std::error_code ec;
       for (const auto& f : fs::recursive_directory_iterator(d, ec)) {
         if (!f.is_regular_file()) continue;
@@ -198,13 +198,13 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite
 TEST_P(StoreTest, MigrationsAreIdempotent) {
   const std::string db = fresh();
   {
-    auto st = open_store(db);
+    auto st = must_open(db);
     ASSERT_TRUE(st);
     ApiKeyRecord k{"k1", hash_hex("secret"), "op1", Role::kAdmin, kNow, false};
     ASSERT_TRUE(st->add_key(k, "test").ok());
   }
   for (int i = 0; i < 3; ++i) {
-    auto st = open_store(db);
+    auto st = must_open(db);
     ASSERT_TRUE(st);
     auto k = st->find_key("k1");
     ASSERT_TRUE(k.ok());
@@ -224,7 +224,7 @@ TEST_P(StoreTest, MigrationsAreIdempotent) {
 
 TEST_P(StoreTest, RefusesANewerSchema) {
   const std::string db = fresh();
-  ASSERT_TRUE(open_store(db));
+  ASSERT_TRUE(must_open(db));
   exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
   auto st = simkyc::open_store(db);
   ASSERT_FALSE(st.ok());
@@ -232,7 +232,7 @@ TEST_P(StoreTest, RefusesANewerSchema) {
 }
 
 TEST_P(StoreTest, KeysAddFindRevoke) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   ApiKeyRecord k{"abc123", hash_hex("s3cret"), "op1", Role::kAuditor, kNow, false};
   ASSERT_TRUE(st->add_key(k, "cli").ok());
   EXPECT_FALSE(st->add_key(k, "cli").ok());   // duplicate id
@@ -264,7 +264,7 @@ TEST_P(StoreTest, KeysAddFindRevoke) {
 }
 
 TEST_P(StoreTest, SessionsAreIsolatedByOperator) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   auto s = session("opA", "sess-1");
   ASSERT_TRUE(st->create_session(s).ok());
   EXPECT_FALSE(st->create_session(s).ok());   // duplicate id
@@ -299,7 +299,7 @@ TEST_P(StoreTest, SessionsAreIsolatedByOperator) {
 }
 
 TEST_P(StoreTest, DecisionIsSavedOnceAndReviewOpensAnItem) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   decided_session(*st, "op1", "sess-r", h, "REVIEW");
 
@@ -346,7 +346,7 @@ TEST_P(StoreTest, DecisionIsSavedOnceAndReviewOpensAnItem) {
 }
 
 TEST_P(StoreTest, TemplateIsWrittenAsGiven) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   auto s = session("op1", "sess-t");
   ASSERT_TRUE(st->create_session(s).ok());
   s.id_hash = "h1";
@@ -366,7 +366,7 @@ TEST_P(StoreTest, TemplateIsWrittenAsGiven) {
 
 TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentThreads) {
   for (int round = 0; round < 5; ++round) {
-    auto st = open_store(fresh());
+    auto st = must_open(fresh());
     ASSERT_TRUE(st);
     const std::string h = test_vault().keyed_hash(kIdNumber, "id");
     constexpr int kThreads = 16;
@@ -402,7 +402,7 @@ TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentThreads) {
 
 TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
   const std::string db = fresh();
-  { ASSERT_TRUE(open_store(db)); }   // create and migrate once; children open their own stores
+  { ASSERT_TRUE(must_open(db)); }   // create and migrate once; children open their own stores
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   constexpr int kProcs = 16;
   int gate[2];
@@ -439,13 +439,13 @@ TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
   EXPECT_EQ(ok, 5);
   EXPECT_EQ(limited, kProcs - 5);
   EXPECT_EQ(other, 0);
-  auto st = open_store(db);
+  auto st = must_open(db);
   EXPECT_EQ(st->list_registrations("op1", h).value().size(), 5u);
   EXPECT_TRUE(st->verify_audit().value().ok);
 }
 
 TEST_P(StoreTest, DuplicateNumberIsRefusedPerOperator) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   const auto r1 = st->register_number(registration("op1", "idhash-1", kPhone), 5, "k");
   ASSERT_TRUE(r1.ok());
   EXPECT_FALSE(r1->id.empty());
@@ -461,7 +461,7 @@ TEST_P(StoreTest, DuplicateNumberIsRefusedPerOperator) {
 }
 
 TEST_P(StoreTest, ListAndFindRegistrations) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   for (int i = 0; i < 3; ++i)
     ASSERT_TRUE(st->register_number(registration("op1", "h1", "+8613800000" + std::to_string(100 + i)), 5, "k").ok());
   ASSERT_TRUE(st->register_number(registration("op1", "h2", "+8613900000100"), 5, "k").ok());
@@ -494,7 +494,7 @@ TEST_P(StoreTest, ListAndFindRegistrations) {
 }
 
 TEST_P(StoreTest, ReviewResolveAndDoubleResolve) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   decided_session(*st, "op1", "sess-1", "h1", "REVIEW");
   const auto open = st->list_reviews("op1", "open").value();
   ASSERT_EQ(open.size(), 1u);
@@ -529,7 +529,7 @@ TEST_P(StoreTest, ReviewResolveAndDoubleResolve) {
 }
 
 TEST_P(StoreTest, FailuresAreCountedInAWindow) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   for (std::int64_t t : {100, 150, 200, 250}) ASSERT_TRUE(st->record_failure("device:d1", kNow + t).ok());
   ASSERT_TRUE(st->record_failure("id:h1", kNow + 200).ok());
   EXPECT_EQ(st->count_failures("device:d1", kNow + 150).value(), 3);
@@ -541,7 +541,7 @@ TEST_P(StoreTest, FailuresAreCountedInAWindow) {
 
 TEST_P(StoreTest, DeleteSubjectRemovesTheirDataAndLeavesAnAuditEntry) {
   const std::string db = fresh();
-  auto st = open_store(db);
+  auto st = must_open(db);
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   decided_session(*st, "op1", "s-pass", h, "PASS");
   decided_session(*st, "op1", "s-review", h, "REVIEW");
@@ -572,7 +572,7 @@ TEST_P(StoreTest, DeleteSubjectRemovesTheirDataAndLeavesAnAuditEntry) {
 }
 
 TEST_P(StoreTest, PurgeDeletesWhatIsPastRetention) {
-  auto st = open_store(fresh());
+  auto st = must_open(fresh());
   const std::int64_t old = kNow - 100 * kDay;
   decided_session(*st, "op1", "old-unregistered", "h1", "FAIL", old);
   decided_session(*st, "op1", "old-review", "h1", "REVIEW", old);
@@ -626,7 +626,7 @@ TEST_P(StoreTest, PurgeDeletesWhatIsPastRetention) {
 TEST_P(StoreTest, NoPlaintextPersonalDataInTheFile) {
   const std::string db = fresh();
   {
-    auto st = open_store(db);
+    auto st = must_open(db);
     const std::string h = test_vault().keyed_hash(kIdNumber, "id");
     decided_session(*st, "op1", "s1", h, "PASS");
     ASSERT_TRUE(st->register_number(registration("op1", h, kPhone, "s1"), 5, "k").ok());
@@ -644,7 +644,7 @@ namespace {
 
 // A store with a varied audit log of 10 entries (closed again, so the file alone holds it).
 void build_audited_store(const std::string& db) {
-  auto st = open_store(db);
+  auto st = must_open(db);
   ASSERT_TRUE(st);
   ASSERT_TRUE(st->add_key({"k1", hash_hex("a"), "op1", Role::kClerk, kNow, false}, "cli").ok());   // 1
   ASSERT_TRUE(st->add_key({"k2", hash_hex("b"), "op2", Role::kAuditor, kNow, false}, "cli").ok());  // 2
@@ -664,7 +664,7 @@ void build_audited_store(const std::string& db) {
 }
 
 ChainCheck verify_file(const std::string& db) {
-  auto st = open_store(db);
+  auto st = must_open(db);
   if (!st) return {};
   auto c = st->verify_audit();
   EXPECT_TRUE(c.ok());
@@ -684,7 +684,7 @@ TEST_P(StoreTest, AuditChainOfAFreshStoreVerifies) {
   EXPECT_EQ(c.entries, 10);
   EXPECT_FALSE(c.first_bad_seq.has_value());
 
-  auto st = open_store(db);
+  auto st = must_open(db);
   const auto log = all_audit(*st, "op1");
   ASSERT_EQ(log.size(), 8u);   // op2's key.create and key.revoke are not op1's
   EXPECT_EQ(log[0].seq, 1);
@@ -715,7 +715,7 @@ TEST_P(StoreTest, AuditVerifyFindsAnEditedRow) {
 
 TEST_P(StoreTest, AuditVerifyFindsAnEditedRowWhoseHashWasRecomputed) {
   const auto db = audited_copy();
-  auto rows = rows(db, "SELECT seq, ts, operator_id, actor, action, subject, prev_hash FROM audit WHERE seq = 4");
+  auto rows = this->rows(db, "SELECT seq, ts, operator_id, actor, action, subject, prev_hash FROM audit WHERE seq = 4");
   ASSERT_EQ(rows.size(), 1u);
   AuditEntry e;
   e.seq = 4;
@@ -778,7 +778,7 @@ TEST_P(StoreTest, AuditVerifyFindsSwappedRows) {
 
 TEST_P(StoreTest, AuditAppendsStayChainedUnderConcurrency) {
   const std::string db = fresh();
-  auto st = open_store(db);
+  auto st = must_open(db);
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {
