@@ -35,7 +35,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& path, bool must_exi
   std::error_code ec;
   if (must_exist && !is_postgres_url(path) && !std::filesystem::is_regular_file(path, ec))
     return make_error(Reason::kIoError, "no store at " + path);
-  return open_store(path);
+  return simkyc::open_store(path);
 }
 
 // ---- keys ------------------------------------------------------------------------------------
