@@ -240,8 +240,8 @@ TEST(ScaleOutPostgres, ThreeServersKeepTheLimitAndOneAuditChain) {
   std::shuffle(attempts.begin(), attempts.end(), std::minstd_rand(42));
   // A few attempts at a number another subject is registering at the same time.
   for (int i = 0; i < 6; ++i) {
-    Attempt dup = attempts[i];
-    dup.session_id = attempts[attempts.size() - 1 - i].session_id;   // another session (maybe another subject)
+    Attempt dup = attempts[attempts.size() - 1 - i];   // another session (maybe of another subject) ...
+    dup.phone = attempts[i].phone;                     // ... with attempt i's number
     attempts.insert(attempts.begin() + 2 * i + 1, dup);
   }
 
