@@ -68,7 +68,7 @@ start_servers() {   # count -> sets ports (comma list)
       sleep 0.1
     done
     local p
-    p=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve$i.out" | head -1)
+    p=$(sed -n 's/.*serving on https\{0,1\}:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve$i.out" | head -1)
     [ -n "$p" ] || { cat "$work/serve$i.log" >&2; echo "server $i did not start" >&2; exit 1; }
     ports="${ports:+$ports,}$p"
   done

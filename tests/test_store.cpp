@@ -187,6 +187,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   int n_ = 0;
 };
 
+void PrintTo(Backend b, std::ostream* os) { *os << (b == Backend::kSqlite ? "SQLite" : "PostgreSQL"); }
+
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "SQLite" : "Postgres";
 }
