@@ -98,7 +98,7 @@ verify=$("$simkyc" audit verify --store "$url" --json 2>/dev/null || true)
 over=$("$psql" -At "$url" -c "SELECT COUNT(*) FROM (SELECT id_hash FROM registrations WHERE active = 1
                                 GROUP BY operator_id, id_hash HAVING COUNT(*) > 5) x")
 say "audit verify: $verify; IDs over the limit: $over"
-case "$verify" in *'"ok":true'*) ;; *) echo "audit chain check failed: $verify" >&2; exit 1 ;; esac
+case "$verify" in *'"ok":true'*|*'"ok": true'*) ;; *) echo "audit chain check failed: $verify" >&2; exit 1 ;; esac
 [ "$over" = "0" ] || { echo "an ID holds more than 5 numbers" >&2; exit 1; }
 
 if [ "$as_json" -eq 1 ]; then
