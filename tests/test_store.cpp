@@ -1,4 +1,5 @@
-// registry/store.h through the SQLite store, on real files in temporary directories.
+// registry/store.h, the same tests through each Store: SQLite on real files in temporary
+// directories, and PostgreSQL on a real throw-away cluster (tests/pg_test_cluster.h).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,13 +16,11 @@
 #include "registry/crypto.h"
 #include "registry/detail_audit.h"
 #include "registry/store.h"
+#include "pg_test_cluster.h"
 #include "registry_helpers.h"
 
 namespace fs = std::filesystem;
 using namespace simkyc;
-using simkyc::test::sql_exec;
-using simkyc::test::sql_rows;
-using simkyc::test::sql_value;
 using simkyc::test::TempDir;
 
 namespace {
@@ -31,8 +30,8 @@ constexpr std::int64_t kDay = 86400;
 const char* kIdNumber = "11010519491231002X";
 const char* kPhone = "+8613800138000";
 
-std::unique_ptr<Store> open_store(const std::string& path) {
-  auto s = open_sqlite_store(path);
+std::unique_ptr<Store> must_open(const std::string& location) {
+  auto s = simkyc::open_store(location);
   EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().describe());
   return s.ok() ? std::move(s.value()) : nullptr;
 }
@@ -94,19 +93,120 @@ std::vector<AuditEntry> all_audit(Store& st, const std::string& op) {
   return r.ok() ? *r : std::vector<AuditEntry>{};
 }
 
+
+// ---- the backends ------------------------------------------------------------------------------
+
+void build_audited_store(const std::string& db);
+
+enum class Backend { kSqlite, kPostgres };
+
+// Where a test's stores live, and raw SQL on them (as an attacker with the database would).
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  bool sqlite() const { return GetParam() == Backend::kSqlite; }
+
+  void SetUp() override {
+    if (!sqlite()) {
+      const auto* c = simkyc::test::shared_pg_cluster();
+      ASSERT_NE(c, nullptr) << "no PostgreSQL test cluster";
+      pg_.emplace(c);
+    }
+  }
+
+  // A location for a new, empty store: a file in a temporary directory, or a new database.
+  std::string fresh() {
+    if (sqlite()) return dir_.file("simkyc_" + std::to_string(++n_) + ".db");
+    return pg_->fresh();
+  }
+  // A copy of a closed store.
+  std::string copy(const std::string& location) {
+    if (!sqlite()) return pg_->fresh(location);
+    const std::string p = dir_.file("copy_" + std::to_string(++n_) + ".db");
+    fs::copy_file(location, p);
+    return p;
+  }
+
+  void exec(const std::string& location, const std::string& sql) {
+    if (sqlite()) return simkyc::test::sql_exec(location, sql);
+#ifdef SIMKYC_HAVE_POSTGRES
+    try {
+      simkyc::test::pg_exec(location, sql);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what() << " in: " << sql;
+    }
+#endif
+  }
+  std::vector<std::vector<std::string>> rows(const std::string& location, const std::string& sql) {
+    if (sqlite()) return simkyc::test::sql_rows(location, sql);
+#ifdef SIMKYC_HAVE_POSTGRES
+    try {
+      return simkyc::test::pg_rows(location, sql);
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what() << " in: " << sql;
+    }
+#endif
+    return {};
+  }
+  // A copy of a closed store with the varied 10-entry audit log (built once per test), to tamper with.
+  std::string audited_copy() {
+    if (audited_.empty()) {
+      audited_ = fresh();
+      build_audited_store(audited_);
+    }
+    return copy(audited_);
+  }
+
+  std::string value(const std::string& location, const std::string& sql) {
+    const auto r = rows(location, sql);
+    return r.empty() || r[0].empty() ? std::string() : r[0][0];
+  }
+
+  // Every byte the store's database keeps on disk: the SQLite file and its WAL, or (after a
+  // checkpoint) the PostgreSQL database's files and the cluster's WAL.
+  std::string disk_bytes(const std::string& location) {
+    if (sqlite()) return simkyc::test::db_bytes(location);
+    exec(location, "CHECKPOINT");
+    const std::string oid = value(location, "SELECT oid FROM pg_database WHERE datname = current_database()");
+    std::string all;
+    const fs::path data = fs::path(pg_->cluster().dir) / "data";
+    for (const fs::path& d : {data / "base" / oid, data / "pg_wal"}) {
+      std::error_code ec;
+      for (const auto& f : fs::recursive_directory_iterator(d, ec)) {
+        if (!f.is_regular_file()) continue;
+        std::ifstream in(f.path(), std::ios::binary);
+        all.append(std::istreambuf_iterator<char>(in), {});
+      }
+    }
+    return all;
+  }
+
+ private:
+  TempDir dir_{"store"};
+  std::optional<simkyc::test::PgDatabases> pg_;
+  std::string audited_;
+  int n_ = 0;
+};
+
+void PrintTo(Backend b, std::ostream* os) { *os << (b == Backend::kSqlite ? "SQLite" : "PostgreSQL"); }
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "SQLite" : "Postgres";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres), backend_name);
+
 }  // namespace
 
-TEST(Store, MigrationsAreIdempotent) {
-  TempDir dir("store");
-  const std::string db = dir.file("simkyc.db");
+TEST_P(StoreTest, MigrationsAreIdempotent) {
+  const std::string db = fresh();
   {
-    auto st = open_store(db);
+    auto st = must_open(db);
     ASSERT_TRUE(st);
     ApiKeyRecord k{"k1", hash_hex("secret"), "op1", Role::kAdmin, kNow, false};
     ASSERT_TRUE(st->add_key(k, "test").ok());
   }
   for (int i = 0; i < 3; ++i) {
-    auto st = open_store(db);
+    auto st = must_open(db);
     ASSERT_TRUE(st);
     auto k = st->find_key("k1");
     ASSERT_TRUE(k.ok());
@@ -114,26 +214,27 @@ TEST(Store, MigrationsAreIdempotent) {
     EXPECT_EQ((*k)->operator_id, "op1");
     EXPECT_EQ((*k)->role, Role::kAdmin);
   }
-  EXPECT_EQ(sql_value(db, "SELECT COUNT(*) FROM schema_migrations"),
-            sql_value(db, "SELECT MAX(version) FROM schema_migrations"));
-  EXPECT_EQ(sql_value(db, "PRAGMA journal_mode"), "wal");
-  // The database holds sealed personal data: owner-only.
-  EXPECT_EQ(fs::status(db).permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+  EXPECT_EQ(value(db, "SELECT COUNT(*) FROM schema_migrations"),
+            value(db, "SELECT MAX(version) FROM schema_migrations"));
+  EXPECT_EQ(value(db, "SELECT MAX(version) FROM schema_migrations"), "1");   // the same version in both stores
+  if (sqlite()) {
+    EXPECT_EQ(value(db, "PRAGMA journal_mode"), "wal");
+    // The database holds sealed personal data: owner-only.
+    EXPECT_EQ(fs::status(db).permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
+  }
 }
 
-TEST(Store, RefusesANewerSchema) {
-  TempDir dir("store");
-  const std::string db = dir.file("simkyc.db");
-  ASSERT_TRUE(open_store(db));
-  sql_exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
-  auto st = open_sqlite_store(db);
+TEST_P(StoreTest, RefusesANewerSchema) {
+  const std::string db = fresh();
+  ASSERT_TRUE(must_open(db));
+  exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)");
+  auto st = simkyc::open_store(db);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().reason, Reason::kStoreError);
 }
 
-TEST(Store, KeysAddFindRevoke) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, KeysAddFindRevoke) {
+  auto st = must_open(fresh());
   ApiKeyRecord k{"abc123", hash_hex("s3cret"), "op1", Role::kAuditor, kNow, false};
   ASSERT_TRUE(st->add_key(k, "cli").ok());
   EXPECT_FALSE(st->add_key(k, "cli").ok());   // duplicate id
@@ -164,9 +265,8 @@ TEST(Store, KeysAddFindRevoke) {
   EXPECT_FALSE(role_from_string("root").has_value());
 }
 
-TEST(Store, SessionsAreIsolatedByOperator) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, SessionsAreIsolatedByOperator) {
+  auto st = must_open(fresh());
   auto s = session("opA", "sess-1");
   ASSERT_TRUE(st->create_session(s).ok());
   EXPECT_FALSE(st->create_session(s).ok());   // duplicate id
@@ -200,9 +300,8 @@ TEST(Store, SessionsAreIsolatedByOperator) {
   EXPECT_EQ(all_audit(*st, "opA")[0].action, "consent");
 }
 
-TEST(Store, DecisionIsSavedOnceAndReviewOpensAnItem) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, DecisionIsSavedOnceAndReviewOpensAnItem) {
+  auto st = must_open(fresh());
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   decided_session(*st, "op1", "sess-r", h, "REVIEW");
 
@@ -248,9 +347,8 @@ TEST(Store, DecisionIsSavedOnceAndReviewOpensAnItem) {
   EXPECT_EQ(decision->details_json.find(kIdNumber), std::string::npos);
 }
 
-TEST(Store, TemplateIsWrittenAsGiven) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, TemplateIsWrittenAsGiven) {
+  auto st = must_open(fresh());
   auto s = session("op1", "sess-t");
   ASSERT_TRUE(st->create_session(s).ok());
   s.id_hash = "h1";
@@ -268,10 +366,9 @@ TEST(Store, TemplateIsWrittenAsGiven) {
   EXPECT_TRUE(st->list_reviews("op1", "").value().empty());
 }
 
-TEST(Store, RegistrationLimitHoldsUnder16ConcurrentThreads) {
+TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentThreads) {
   for (int round = 0; round < 5; ++round) {
-    TempDir dir("store");
-    auto st = open_store(dir.file("simkyc.db"));
+    auto st = must_open(fresh());
     ASSERT_TRUE(st);
     const std::string h = test_vault().keyed_hash(kIdNumber, "id");
     constexpr int kThreads = 16;
@@ -305,10 +402,9 @@ TEST(Store, RegistrationLimitHoldsUnder16ConcurrentThreads) {
   }
 }
 
-TEST(Store, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
-  TempDir dir("store");
-  const std::string db = dir.file("simkyc.db");
-  { ASSERT_TRUE(open_store(db)); }   // create and migrate once; children open their own stores
+TEST_P(StoreTest, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
+  const std::string db = fresh();
+  { ASSERT_TRUE(must_open(db)); }   // create and migrate once; children open their own stores
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   constexpr int kProcs = 16;
   int gate[2];
@@ -322,7 +418,7 @@ TEST(Store, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
       char c;
       while (::read(gate[0], &c, 1) > 0) {
       }   // wait until the parent closes the pipe: all start together
-      auto st = open_sqlite_store(db);
+      auto st = simkyc::open_store(db);
       if (!st) ::_exit(3);
       auto r = (*st)->register_number(registration("op1", h, "+861390000" + std::to_string(1000 + i)), 5, "proc");
       const int code = r.ok() ? 0 : r.error().reason == Reason::kNumberLimitReached ? 1 : 2;
@@ -345,14 +441,13 @@ TEST(Store, RegistrationLimitHoldsUnder16ConcurrentProcesses) {
   EXPECT_EQ(ok, 5);
   EXPECT_EQ(limited, kProcs - 5);
   EXPECT_EQ(other, 0);
-  auto st = open_store(db);
+  auto st = must_open(db);
   EXPECT_EQ(st->list_registrations("op1", h).value().size(), 5u);
   EXPECT_TRUE(st->verify_audit().value().ok);
 }
 
-TEST(Store, DuplicateNumberIsRefusedPerOperator) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, DuplicateNumberIsRefusedPerOperator) {
+  auto st = must_open(fresh());
   const auto r1 = st->register_number(registration("op1", "idhash-1", kPhone), 5, "k");
   ASSERT_TRUE(r1.ok());
   EXPECT_FALSE(r1->id.empty());
@@ -367,9 +462,8 @@ TEST(Store, DuplicateNumberIsRefusedPerOperator) {
   EXPECT_EQ(all_audit(*st, "op1").size(), 1u);
 }
 
-TEST(Store, ListAndFindRegistrations) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, ListAndFindRegistrations) {
+  auto st = must_open(fresh());
   for (int i = 0; i < 3; ++i)
     ASSERT_TRUE(st->register_number(registration("op1", "h1", "+8613800000" + std::to_string(100 + i)), 5, "k").ok());
   ASSERT_TRUE(st->register_number(registration("op1", "h2", "+8613900000100"), 5, "k").ok());
@@ -401,9 +495,8 @@ TEST(Store, ListAndFindRegistrations) {
   EXPECT_EQ(over.error().reason, Reason::kNumberLimitReached);
 }
 
-TEST(Store, ReviewResolveAndDoubleResolve) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, ReviewResolveAndDoubleResolve) {
+  auto st = must_open(fresh());
   decided_session(*st, "op1", "sess-1", "h1", "REVIEW");
   const auto open = st->list_reviews("op1", "open").value();
   ASSERT_EQ(open.size(), 1u);
@@ -437,9 +530,8 @@ TEST(Store, ReviewResolveAndDoubleResolve) {
   EXPECT_EQ(log.back().details_json.find("closer look"), std::string::npos);
 }
 
-TEST(Store, FailuresAreCountedInAWindow) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, FailuresAreCountedInAWindow) {
+  auto st = must_open(fresh());
   for (std::int64_t t : {100, 150, 200, 250}) ASSERT_TRUE(st->record_failure("device:d1", kNow + t).ok());
   ASSERT_TRUE(st->record_failure("id:h1", kNow + 200).ok());
   EXPECT_EQ(st->count_failures("device:d1", kNow + 150).value(), 3);
@@ -449,10 +541,9 @@ TEST(Store, FailuresAreCountedInAWindow) {
   EXPECT_EQ(st->count_failures("device:d2", 0).value(), 0);
 }
 
-TEST(Store, DeleteSubjectRemovesTheirDataAndLeavesAnAuditEntry) {
-  TempDir dir("store");
-  const std::string db = dir.file("simkyc.db");
-  auto st = open_store(db);
+TEST_P(StoreTest, DeleteSubjectRemovesTheirDataAndLeavesAnAuditEntry) {
+  const std::string db = fresh();
+  auto st = must_open(db);
   const std::string h = test_vault().keyed_hash(kIdNumber, "id");
   decided_session(*st, "op1", "s-pass", h, "PASS");
   decided_session(*st, "op1", "s-review", h, "REVIEW");
@@ -479,12 +570,11 @@ TEST(Store, DeleteSubjectRemovesTheirDataAndLeavesAnAuditEntry) {
   EXPECT_EQ(log.back().subject, h);
   EXPECT_EQ(log.back().actor, "k_admin");
   EXPECT_TRUE(st->verify_audit().value().ok);
-  EXPECT_EQ(sql_value(db, "SELECT COUNT(*) FROM sessions WHERE id_hash = '" + h + "' AND operator_id = 'op1'"), "0");
+  EXPECT_EQ(value(db, "SELECT COUNT(*) FROM sessions WHERE id_hash = '" + h + "' AND operator_id = 'op1'"), "0");
 }
 
-TEST(Store, PurgeDeletesWhatIsPastRetention) {
-  TempDir dir("store");
-  auto st = open_store(dir.file("simkyc.db"));
+TEST_P(StoreTest, PurgeDeletesWhatIsPastRetention) {
+  auto st = must_open(fresh());
   const std::int64_t old = kNow - 100 * kDay;
   decided_session(*st, "op1", "old-unregistered", "h1", "FAIL", old);
   decided_session(*st, "op1", "old-review", "h1", "REVIEW", old);
@@ -535,16 +625,15 @@ TEST(Store, PurgeDeletesWhatIsPastRetention) {
   EXPECT_FALSE(st->purge(p, kNow, "cli").ok());
 }
 
-TEST(Store, NoPlaintextPersonalDataInTheFile) {
-  TempDir dir("store");
-  const std::string db = dir.file("simkyc.db");
+TEST_P(StoreTest, NoPlaintextPersonalDataInTheFile) {
+  const std::string db = fresh();
   {
-    auto st = open_store(db);
+    auto st = must_open(db);
     const std::string h = test_vault().keyed_hash(kIdNumber, "id");
     decided_session(*st, "op1", "s1", h, "PASS");
     ASSERT_TRUE(st->register_number(registration("op1", h, kPhone, "s1"), 5, "k").ok());
   }
-  const std::string bytes = simkyc::test::db_bytes(db);
+  const std::string bytes = disk_bytes(db);
   ASSERT_GT(bytes.size(), 0u);
   EXPECT_EQ(bytes.find(kIdNumber), std::string::npos);
   EXPECT_EQ(bytes.find(kPhone), std::string::npos);
@@ -557,7 +646,7 @@ namespace {
 
 // A store with a varied audit log of 10 entries (closed again, so the file alone holds it).
 void build_audited_store(const std::string& db) {
-  auto st = open_store(db);
+  auto st = must_open(db);
   ASSERT_TRUE(st);
   ASSERT_TRUE(st->add_key({"k1", hash_hex("a"), "op1", Role::kClerk, kNow, false}, "cli").ok());   // 1
   ASSERT_TRUE(st->add_key({"k2", hash_hex("b"), "op2", Role::kAuditor, kNow, false}, "cli").ok());  // 2
@@ -577,29 +666,17 @@ void build_audited_store(const std::string& db) {
 }
 
 ChainCheck verify_file(const std::string& db) {
-  auto st = open_store(db);
+  auto st = must_open(db);
   if (!st) return {};
   auto c = st->verify_audit();
   EXPECT_TRUE(c.ok());
   return c.ok() ? *c : ChainCheck{};
 }
 
-struct TamperFixture {
-  TempDir dir{"audit"};
-  std::string original = dir.file("simkyc.db");
-  TamperFixture() { build_audited_store(original); }
-  std::string copy(const std::string& name) {
-    const std::string p = dir.file(name);
-    fs::copy_file(original, p);
-    return p;
-  }
-};
-
 }  // namespace
 
-TEST(Store, AuditChainOfAFreshStoreVerifies) {
-  TempDir dir("audit");
-  const std::string db = dir.file("simkyc.db");
+TEST_P(StoreTest, AuditChainOfAFreshStoreVerifies) {
+  const std::string db = fresh();
   auto empty = verify_file(db);
   EXPECT_TRUE(empty.ok);
   EXPECT_EQ(empty.entries, 0);
@@ -609,7 +686,7 @@ TEST(Store, AuditChainOfAFreshStoreVerifies) {
   EXPECT_EQ(c.entries, 10);
   EXPECT_FALSE(c.first_bad_seq.has_value());
 
-  auto st = open_store(db);
+  auto st = must_open(db);
   const auto log = all_audit(*st, "op1");
   ASSERT_EQ(log.size(), 8u);   // op2's key.create and key.revoke are not op1's
   EXPECT_EQ(log[0].seq, 1);
@@ -621,29 +698,26 @@ TEST(Store, AuditChainOfAFreshStoreVerifies) {
   EXPECT_EQ(all_audit(*st, "op2").size(), 2u);
 }
 
-TEST(Store, AuditVerifyFindsAnEditedRow) {
-  TamperFixture f;
-  const auto db = f.copy("edited.db");
-  sql_exec(db, R"(UPDATE audit SET details_json = '{"decision":"PASS"}' WHERE seq = 6)");
+TEST_P(StoreTest, AuditVerifyFindsAnEditedRow) {
+  const auto db = audited_copy();
+  exec(db, R"(UPDATE audit SET details_json = '{"decision":"PASS"}' WHERE seq = 6)");
   auto c = verify_file(db);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 6);
   EXPECT_NE(c.problem.find("6"), std::string::npos);
 
   // Any field: the actor, the time, the operator.
-  int n = 0;
   for (const std::string set : {"actor = 'someone'", "ts = ts + 1", "operator_id = 'op2'", "action = 'x'",
                                 "subject = 's9'"}) {
-    const auto p = f.copy("edited_" + std::to_string(++n) + ".db");
-    sql_exec(p, "UPDATE audit SET " + set + " WHERE seq = 3");
+    const auto p = audited_copy();
+    exec(p, "UPDATE audit SET " + set + " WHERE seq = 3");
     EXPECT_EQ(verify_file(p).first_bad_seq, 3) << set;
   }
 }
 
-TEST(Store, AuditVerifyFindsAnEditedRowWhoseHashWasRecomputed) {
-  TamperFixture f;
-  const auto db = f.copy("rehashed.db");
-  auto rows = sql_rows(db, "SELECT seq, ts, operator_id, actor, action, subject, prev_hash FROM audit WHERE seq = 4");
+TEST_P(StoreTest, AuditVerifyFindsAnEditedRowWhoseHashWasRecomputed) {
+  const auto db = audited_copy();
+  auto rows = this->rows(db, "SELECT seq, ts, operator_id, actor, action, subject, prev_hash FROM audit WHERE seq = 4");
   ASSERT_EQ(rows.size(), 1u);
   AuditEntry e;
   e.seq = 4;
@@ -654,42 +728,40 @@ TEST(Store, AuditVerifyFindsAnEditedRowWhoseHashWasRecomputed) {
   e.subject = rows[0][5];
   e.details_json = R"({"decision":"PASS","score":0.99})";
   const auto h = registry_detail::audit_entry_hash(rows[0][6], e);
-  sql_exec(db, "UPDATE audit SET details_json = '" + e.details_json + "', hash = '" + h + "' WHERE seq = 4");
+  exec(db, "UPDATE audit SET details_json = '" + e.details_json + "', hash = '" + h + "' WHERE seq = 4");
   auto c = verify_file(db);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 5);   // entry 5 no longer links to entry 4
 }
 
-TEST(Store, AuditVerifyFindsADeletedRow) {
-  TamperFixture f;
-  const auto db = f.copy("deleted.db");
-  sql_exec(db, "DELETE FROM audit WHERE seq = 5");
+TEST_P(StoreTest, AuditVerifyFindsADeletedRow) {
+  const auto db = audited_copy();
+  exec(db, "DELETE FROM audit WHERE seq = 5");
   auto c = verify_file(db);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 5);
   EXPECT_EQ(c.entries, 9);
   EXPECT_NE(c.problem.find("missing"), std::string::npos) << c.problem;
 
-  const auto first = f.copy("deleted_first.db");
-  sql_exec(first, "DELETE FROM audit WHERE seq = 1");
+  const auto first = audited_copy();
+  exec(first, "DELETE FROM audit WHERE seq = 1");
   EXPECT_EQ(verify_file(first).first_bad_seq, 1);
 
   // Removing entries from the end is noticed too (the chain head remembers the last entry).
-  const auto tail = f.copy("deleted_tail.db");
-  sql_exec(tail, "DELETE FROM audit WHERE seq >= 9");
+  const auto tail = audited_copy();
+  exec(tail, "DELETE FROM audit WHERE seq >= 9");
   auto t = verify_file(tail);
   EXPECT_FALSE(t.ok);
   EXPECT_EQ(t.first_bad_seq, 9);
 
   // Renumbering after a deletion breaks the links instead.
-  const auto renum = f.copy("renumbered.db");
-  sql_exec(renum, "DELETE FROM audit WHERE seq = 5; UPDATE audit SET seq = seq - 1 WHERE seq > 5;");
+  const auto renum = audited_copy();
+  exec(renum, "DELETE FROM audit WHERE seq = 5; UPDATE audit SET seq = seq - 1 WHERE seq > 5;");
   EXPECT_EQ(verify_file(renum).first_bad_seq, 5);
 }
 
-TEST(Store, AuditVerifyFindsSwappedRows) {
-  TamperFixture f;
-  const auto db = f.copy("swapped.db");
+TEST_P(StoreTest, AuditVerifyFindsSwappedRows) {
+  const auto db = audited_copy();
   // Swap every column except seq between entries 4 and 7.
   const std::string cols[] = {"ts", "operator_id", "actor", "action", "subject", "details_json", "prev_hash", "hash"};
   std::string set4, set7;
@@ -697,19 +769,18 @@ TEST(Store, AuditVerifyFindsSwappedRows) {
     set4 += (set4.empty() ? "" : ", ") + c + " = (SELECT " + c + " FROM audit_copy WHERE seq = 7)";
     set7 += (set7.empty() ? "" : ", ") + c + " = (SELECT " + c + " FROM audit_copy WHERE seq = 4)";
   }
-  sql_exec(db, "CREATE TEMP TABLE audit_copy AS SELECT * FROM audit; "
+  exec(db, "CREATE TEMP TABLE audit_copy AS SELECT * FROM audit; "
                "UPDATE audit SET " + set4 + " WHERE seq = 4; UPDATE audit SET " + set7 + " WHERE seq = 7;");
-  ASSERT_EQ(sql_value(db, "SELECT action FROM audit WHERE seq = 4"), "registration");
+  ASSERT_EQ(value(db, "SELECT action FROM audit WHERE seq = 4"), "registration");
   auto c = verify_file(db);
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad_seq, 4);
   EXPECT_EQ(c.entries, 10);
 }
 
-TEST(Store, AuditAppendsStayChainedUnderConcurrency) {
-  TempDir dir("audit");
-  const std::string db = dir.file("simkyc.db");
-  auto st = open_store(db);
+TEST_P(StoreTest, AuditAppendsStayChainedUnderConcurrency) {
+  const std::string db = fresh();
+  auto st = must_open(db);
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&, t] {

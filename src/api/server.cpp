@@ -135,6 +135,7 @@ int http_status(Reason r) {
     case Reason::kForbidden: return 403;
     case Reason::kNotFound: return 404;
     case Reason::kRateLimited: return 429;
+    case Reason::kStoreUnavailable: return 503;
     case Reason::kPayloadTooLarge:
     case Reason::kImageTooLarge: return 413;
     case Reason::kBadRequest:
@@ -194,7 +195,15 @@ struct ApiServer::Impl {
   void routes() {
     auto& s = *http;
     s.Get("/healthz", [this](const Req& req, Res& res) {
-      send(res, 200, {{"status", "ok"}, {"model", svc.calibration().model}});
+      // Unhealthy (503) while the store cannot be reached: a load balancer sends traffic elsewhere.
+      // The detail (host names, driver messages) goes to the log, not to this unauthenticated route.
+      if (auto h = svc.health(); !h) {
+        spdlog::warn("healthz: store unhealthy: {}", h.error().describe());
+        send(res, 503, {{"status", "unhealthy"}, {"code", h.error().code()},
+                        {"reason", info(h.error().reason).message}, {"model", svc.calibration().model}});
+      } else {
+        send(res, 200, {{"status", "ok"}, {"model", svc.calibration().model}});
+      }
       finish("/healthz", req, res, 0);
     });
     s.Get("/metrics", [this](const Req&, Res& res) { res.set_content(metrics.render(), "text/plain; version=0.0.4"); });

@@ -29,12 +29,13 @@ struct StoreOptions {
 
 std::string store_path(const StoreOptions& o) { return o.store.empty() ? default_store_path() : o.store; }
 
-// Opens the store; when `must_exist`, a missing file is an input error rather than a new store.
+// Opens the store (a SQLite file or a PostgreSQL URL); when `must_exist`, a missing SQLite file is
+// an input error rather than a new store.
 Result<std::unique_ptr<Store>> open_store(const std::string& path, bool must_exist) {
   std::error_code ec;
-  if (must_exist && !std::filesystem::is_regular_file(path, ec))
+  if (must_exist && !is_postgres_url(path) && !std::filesystem::is_regular_file(path, ec))
     return make_error(Reason::kIoError, "no store at " + path);
-  return open_sqlite_store(path);
+  return simkyc::open_store(path);
 }
 
 // ---- keys ------------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ int run_key_create(const KeyCreateOptions& o) {
 
   if (o.json) {
     print_json({{"key", key}, {"key_id", k.key_id}, {"operator", k.operator_id}, {"role", to_string(k.role)},
-                {"created", k.created}, {"store", path}});
+                {"created", k.created}, {"store", redact_location(path)}});
   } else {
     std::cout << "Created API key " << k.key_id << " for operator " << k.operator_id << ", role "
               << to_string(k.role) << ".\n"
@@ -101,7 +102,7 @@ int run_audit_verify(const StoreOptions& o) {
   if (!check) return report_error(check.error(), o.json);
   const ChainCheck& c = *check;
   if (o.json) {
-    nlohmann::json j = {{"ok", c.ok}, {"entries", c.entries}, {"store", path}};
+    nlohmann::json j = {{"ok", c.ok}, {"entries", c.entries}, {"store", redact_location(path)}};
     if (!c.ok) {
       j["first_bad_seq"] = c.first_bad_seq ? nlohmann::json(*c.first_bad_seq) : nlohmann::json(nullptr);
       j["problem"] = c.problem;
@@ -109,10 +110,10 @@ int run_audit_verify(const StoreOptions& o) {
     }
     print_json(j);
   } else if (c.ok) {
-    std::cout << "audit chain intact: " << c.entries << " entries (" << path << ")\n";
+    std::cout << "audit chain intact: " << c.entries << " entries (" << redact_location(path) << ")\n";
   } else {
     std::cout << "audit chain BROKEN at entry " << (c.first_bad_seq ? std::to_string(*c.first_bad_seq) : "?")
-              << ": " << c.problem << " (" << c.entries << " entries in " << path << ")\n";
+              << ": " << c.problem << " (" << c.entries << " entries in " << redact_location(path) << ")\n";
   }
   return c.ok ? 0 : 1;
 }
@@ -142,7 +143,8 @@ int run_purge(const PurgeOptions& o) {
 void add_store_options(CLI::App* cmd, StoreOptions& o) {
   cmd->add_option("--store", o.store,
                   "SQLite store file (default: $SIMKYC_DATA_DIR/simkyc.db, else "
-                  "$XDG_DATA_HOME/simkyc/simkyc.db, else ~/.local/share/simkyc/simkyc.db)");
+                  "$XDG_DATA_HOME/simkyc/simkyc.db, else ~/.local/share/simkyc/simkyc.db), or a PostgreSQL "
+                  "URL postgres://USER@HOST:PORT/DB");
   cmd->add_flag("--json", o.json, "Print JSON");
 }
 

@@ -113,18 +113,25 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   if (!cfg) return report_error(cfg.error(), false);
 
   const std::string store_path = a.store.empty() ? default_store_path() : a.store;
-  const std::string key_path = a.key_file.empty() ? default_key_path(store_path) : a.key_file;
+  // A shared (PostgreSQL) store: every instance must use the same data key, so none is made up
+  // here; it comes from SIMKYC_MASTER_KEY or an existing --key-file (docs/deployment.md).
+  const bool shared_store = is_postgres_url(store_path);
+  const std::string key_path = a.key_file.empty() && !shared_store ? default_key_path(store_path) : a.key_file;
   Result<Vault> vault = make_error(Reason::kConfigError);
   if (const char* hex = std::getenv("SIMKYC_MASTER_KEY"); hex && *hex) {
     vault = Vault::from_hex(hex);
     spdlog::info("data key from SIMKYC_MASTER_KEY");
+  } else if (key_path.empty()) {
+    vault = make_error(Reason::kConfigError,
+                       "a PostgreSQL store needs the data key every instance shares: set SIMKYC_MASTER_KEY or "
+                       "--key-file (make one once with: (umask 077; openssl rand -hex 32 > simkyc.key))");
   } else {
     bool created = false;
-    vault = Vault::from_key_file(key_path, /*create_if_missing=*/true, &created);
+    vault = Vault::from_key_file(key_path, /*create_if_missing=*/!shared_store, &created);
     if (vault && created) spdlog::warn("created a new data key file {} (mode 0600): back it up; without it the stored data cannot be read", key_path);
   }
   if (!vault) return report_error(vault.error(), false);
-  auto store = open_sqlite_store(store_path);
+  auto store = open_store(store_path);
   if (!store) return report_error(store.error(), false);
   AnalyzerConfig acfg;
   acfg.embedder_id = a.embedder;
@@ -146,8 +153,9 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   std::signal(SIGTERM, on_signal);
   // One line on stdout that scripts and tests wait for.
   std::cout << "simkyc serving on " << (sc.tls_cert.empty() ? "http" : "https") << "://" << sc.host << ":" << server.port()
-            << " (store " << store_path << ")" << std::endl;
-  spdlog::info("listening host={} port={} threads={} store={}", sc.host, server.port(), sc.threads, store_path);
+            << " (store " << redact_location(store_path) << ")" << std::endl;
+  spdlog::info("listening host={} port={} threads={} store={}", sc.host, server.port(), sc.threads,
+               redact_location(store_path));
   auto st = server.run();
   g_server = nullptr;
   if (!st) return report_error(st.error(), false);
@@ -161,9 +169,11 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   static ServeArgs a;
   auto* s = app.add_subcommand("serve", "Run the registration service (HTTP JSON API under /v1, /healthz, /metrics, console)");
   s->add_option("--listen", a.listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
-  s->add_option("--store", a.store, "SQLite store file (default: $SIMKYC_DATA_DIR/simkyc.db or ~/.local/share/simkyc/simkyc.db)");
-  s->add_option("--key-file", a.key_file, "Data key file (default: simkyc.key beside the store; created on first start). "
-                                          "SIMKYC_MASTER_KEY (64 hex) overrides it");
+  s->add_option("--store", a.store, "SQLite store file (default: $SIMKYC_DATA_DIR/simkyc.db or ~/.local/share/simkyc/simkyc.db), "
+                                  "or a PostgreSQL URL postgres://USER@HOST:PORT/DB shared by many instances "
+                                  "(docs/deployment.md)");
+  s->add_option("--key-file", a.key_file, "Data key file (default: simkyc.key beside a SQLite store, created on first start; "
+                                          "with PostgreSQL it must exist). SIMKYC_MASTER_KEY (64 hex) overrides it");
   s->add_option("--config", a.config, "Service settings (JSON; see docs/service.md)")->check(CLI::ExistingFile);
   s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one for the embedder)")->check(CLI::ExistingFile);
   s->add_option("--embedder", a.embedder, "Embedder decisions are made with (e.g. dlib_resnet_v1)")->capture_default_str();

@@ -139,6 +139,8 @@ class Service {
 
   const ServiceConfig& config() const { return cfg_; }
   const CalibrationTable& calibration() const { return calibration_; }
+  // Whether the store answers now (for /healthz).  Errors: kStoreUnavailable, kStoreError.
+  Status health() { return store_.check_health(); }
 
  private:
   Service(Store& store, const Vault& vault, CalibrationTable cal, ServiceConfig cfg, Clock clock);

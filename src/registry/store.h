@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
@@ -163,10 +164,29 @@ class Store {
   virtual Result<std::vector<AuditEntry>> list_audit(const std::string& operator_id, std::int64_t after_seq,
                                                      int limit) = 0;
   virtual Result<ChainCheck> verify_audit() = 0;
+
+  // Health: ok when the store answers now (for /healthz).  Errors: kStoreUnavailable (the
+  // database cannot be reached), kStoreError, with the reason in the detail.  A store that cannot become unreachable keeps the default.
+  virtual Status check_health() { return ok_status(); }
 };
 
 // The embedded default: SQLite in WAL mode, one file, schema migrated on open.
 // Errors: kStoreError (cannot open/migrate).
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+
+// Scale-out: PostgreSQL (a libpq URL, postgres://user@host:port/db?...), shared by many processes
+// and machines; schema migrated on open (concurrent openers wait for each other).  A pool of
+// connections; a lost connection is reopened on the next call, so the store recovers when the
+// database returns; any method may then fail with kStoreUnavailable.  Serialization failures
+// and deadlocks are retried inside.  Errors: kStoreUnavailable (cannot connect), kConfigError
+// (bad URL), kStoreError (cannot migrate, built without libpqxx).
+Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url);
+
+// True for "postgres://..." and "postgresql://...".
+bool is_postgres_url(std::string_view location);
+// A PostgreSQL URL opens open_postgres_store, anything else is a SQLite file for open_sqlite_store.
+Result<std::unique_ptr<Store>> open_store(const std::string& location);
+// The location without a password (postgres://user:secret@host -> postgres://user:***@host), for logs.
+std::string redact_location(const std::string& location);
 
 }  // namespace simkyc
