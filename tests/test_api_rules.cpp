@@ -64,7 +64,7 @@ std::map<std::pair<std::string, std::string>, std::set<int>> spec_statuses() {
   std::string line, path, method;
   bool in_paths = false, in_responses = false;
   const std::regex path_re(R"(^  (/[^:]*):\s*$)"), method_re(R"(^    (get|post|put|patch|delete):\s*$)"),
-      status_re(R"(^        "(\d{3})":)");
+      status_re(R"re(^        "(\d{3})":)re");
   std::smatch m;
   while (std::getline(f, line)) {
     if (line.rfind("paths:", 0) == 0) in_paths = true;
