@@ -526,7 +526,7 @@ TEST_F(Rules, DocumentCheckAndServiceAgreeAtExactlySixteen) {
   std::tm t{};
   gmtime_r(&now, &t);
   const int day = (t.tm_mon == 1 && t.tm_mday == 29) ? 28 : t.tm_mday;
-  char birth[16], today[16];
+  char birth[48], today[48];
   std::snprintf(birth, sizeof birth, "%04d%02d%02d", t.tm_year + 1900 - 16, t.tm_mon + 1, day);
   std::snprintf(today, sizeof today, "%04d-%02d-%02d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday);
   std::string number = std::string("110105") + birth + "002";
