@@ -218,8 +218,9 @@ TEST_F(Rules, SecondFaceOrNoFaceInTheLivePhotoIsARetake) {
   c.post("/v1/sessions/" + id + "/consent", {{"accepted", true}, {"version", "2026-01"}}, &st);
   c.post("/v1/sessions/" + id + "/document", {{"id_number", kId1}, {"portrait", b64(face("jolie-1.jpg"))}}, &st);
   ASSERT_EQ(st, 200);
-  cv::Mat a = cv::imread(face("jolie-2.jpg")), b = cv::imread(face("arin-1.jpg")), b2, two;
-  cv::resize(b, b2, cv::Size(b.cols * a.rows / b.rows, a.rows));
+  // Two faces of the same size side by side (the photo and its mirror image): a second person.
+  cv::Mat a = cv::imread(face("jolie-2.jpg")), b2, two;
+  cv::flip(a, b2, 1);
   cv::hconcat(a, b2, two);
   json r = c.post("/v1/sessions/" + id + "/live", {{"image", b64_mat(two)}}, &st);
   EXPECT_EQ(st, 422) << r.dump();
