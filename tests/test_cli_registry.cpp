@@ -35,7 +35,7 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 TEST(CliRegistry, KeysCreatePrintsTheKeyOnceAndStoresOnlyItsHash) {
   TempDir dir("cli");
   const std::string db = dir.file("simkyc.db");
-  const auto r = simkyc_run("keys create --store " + q(db) + " --operator op1 --role clerk");
+  const auto r = simkyc_run("keys create --create --store " + q(db) + " --operator op1 --role clerk");
   ASSERT_EQ(r.code, 0) << r.out;
   std::smatch m;
   const std::regex key_re("sk_([0-9a-f]{16})_([0-9a-f]{64})");
@@ -76,12 +76,19 @@ TEST(CliRegistry, KeysCreateRefusesBadUsage) {
   EXPECT_EQ(simkyc_run("keys create --store " + q(db) + " --operator op1 --role root").code, 2);
   EXPECT_EQ(simkyc_run("keys create --store " + q(db) + " --role clerk").code, 2);
   EXPECT_EQ(simkyc_run("keys create --store " + q(dir.file("no/such/dir/x.db")) + " --operator o --role clerk").code, 2);
+  // A mistyped --store is an error, not a new empty store (issue 14); --create makes one.
+  const auto typo = simkyc_run("keys create --store " + q(dir.file("simkcy.db")) + " --operator o --role clerk --json");
+  EXPECT_EQ(typo.code, 2) << typo.out;
+  EXPECT_NE(typo.out.find("--create"), std::string::npos) << typo.out;
+  EXPECT_FALSE(fs::exists(dir.file("simkcy.db")));
+  EXPECT_EQ(simkyc_run("keys create --create --store " + q(dir.file("simkcy.db")) + " --operator o --role clerk").code, 0);
+  EXPECT_TRUE(fs::exists(dir.file("simkcy.db")));
 }
 
 TEST(CliRegistry, KeysRevoke) {
   TempDir dir("cli");
   const std::string db = dir.file("simkyc.db");
-  const auto created = json_of(simkyc_run("keys create --store " + q(db) + " --operator op1 --role admin --json"));
+  const auto created = json_of(simkyc_run("keys create --create --store " + q(db) + " --operator op1 --role admin --json"));
   ASSERT_TRUE(created.is_object());
   const std::string key_id = created["key_id"];
   EXPECT_EQ(simkyc_run("keys revoke --store " + q(db) + " " + key_id).code, 0);
@@ -99,7 +106,7 @@ TEST(CliRegistry, AuditVerifyExitCodes) {
   TempDir dir("cli");
   const std::string db = dir.file("simkyc.db");
   for (const char* op : {"op1", "op2", "op3"})
-    ASSERT_EQ(simkyc_run("keys create --store " + q(db) + " --operator " + op + " --role clerk").code, 0);
+    ASSERT_EQ(simkyc_run("keys create --create --store " + q(db) + " --operator " + op + " --role clerk").code, 0);
 
   auto ok = simkyc_run("audit verify --store " + q(db));
   EXPECT_EQ(ok.code, 0) << ok.out;

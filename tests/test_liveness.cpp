@@ -430,11 +430,10 @@ TEST(LivenessService, OnlineNeedsTheChallengeAndFramesAreNotReused) {
   auto r = (*svc)->submit_live(*caller, session("counter", "d1"), *live);
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->decision, "PASS");
-  // Online without challenge frames: never PASS.
+  // Online without challenge frames: never PASS; an incomplete request, not a decision (issue 14).
   r = (*svc)->submit_live(*caller, session("online", "d2"), *live);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->decision, "FAIL");
-  EXPECT_TRUE(has(r->reasons, Reason::kLivenessChallengeRequired));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().reason, Reason::kLivenessChallengeRequired);
   // Frames of someone else doing nothing asked: FAIL with the challenge's reasons; the same frames
   // again in another session: reused.
   std::vector<Bytes> bytes;

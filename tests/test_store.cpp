@@ -527,7 +527,54 @@ TEST_P(StoreTest, ReviewResolveAndDoubleResolve) {
   ASSERT_FALSE(log.empty());
   EXPECT_EQ(log.back().action, "review.resolve");
   EXPECT_EQ(log.back().subject, rid);
-  EXPECT_EQ(log.back().details_json.find("closer look"), std::string::npos);
+  // Issue 14: the reviewer's comment is in the audit entry (an auditor must see why).
+  EXPECT_NE(log.back().details_json.find("closer look"), std::string::npos);
+}
+
+// Issue 14: the Store methods added for releasing numbers, locks and the operator chain.
+TEST(Store, ReleaseLocksConsentAndOperatorChain) {
+  TempDir dir("store");
+  auto st = open_store(dir.file("simkyc.db"));
+  ASSERT_TRUE(st);
+  decided_session(*st, "op1", "s1", "h1", "PASS");
+  auto reg = st->register_number(registration("op1", "h1", "n1"), 1, "k");
+  ASSERT_TRUE(reg.ok());
+  EXPECT_EQ(st->register_number(registration("op1", "h1", "n2"), 1, "k").error().reason, Reason::kNumberLimitReached);
+  EXPECT_EQ(st->release_registration("op2", reg->id, "k", kNow).error().reason, Reason::kNotFound);
+  ASSERT_TRUE(st->release_registration("op1", reg->id, "k", kNow).ok());
+  EXPECT_EQ(st->release_registration("op1", reg->id, "k", kNow).error().reason, Reason::kNotFound);
+  EXPECT_TRUE(st->register_number(registration("op1", "h1", "n2"), 1, "k").ok());
+  // Consent is recorded once.
+  ASSERT_TRUE(st->create_session(session("op1", "s2")).ok());
+  ASSERT_TRUE(st->record_consent("op1", "s2", "v1", kNow, "k").ok());
+  ASSERT_TRUE(st->record_consent("op1", "s2", "v1", kNow + 9, "k").ok());
+  EXPECT_EQ(st->get_session("op1", "s2").value()->consent_at, kNow);
+  // Failures: last time, clearing by prefix with one audit entry.
+  ASSERT_TRUE(st->record_failure("id:op1:h1", kNow).ok());
+  ASSERT_TRUE(st->record_failure("id:op1:h1:dev:d", kNow + 3).ok());
+  ASSERT_TRUE(st->record_failure("lock:id:op1:h1", kNow + 4).ok());
+  ASSERT_TRUE(st->record_failure("id:op1:h2", kNow + 5).ok());
+  EXPECT_EQ(*st->last_failure("lock:id:op1:h1").value(), kNow + 4);
+  EXPECT_FALSE(st->last_failure("lock:id:op1:h9").value().has_value());
+  EXPECT_EQ(st->clear_failures("op1", {"id:op1:h1", "lock:id:op1:h1"}, "h1", "k").value(), 3);
+  EXPECT_EQ(st->count_failures("id:op1:h2", 0).value(), 1);
+  // Each operator's entries: op_seq 1..n and a chain that verifies; the global chain too.
+  ASSERT_TRUE(st->create_session(session("op2", "s3")).ok());
+  ASSERT_TRUE(st->record_consent("op2", "s3", "v1", kNow, "k").ok());
+  const auto log = all_audit(*st, "op1");
+  EXPECT_EQ(std::count_if(log.begin(), log.end(), [](const AuditEntry& e) { return e.action == "consent" && e.subject == "s2"; }), 1);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(), [](const AuditEntry& e) { return e.action == "registration.release"; }), 1);
+  EXPECT_EQ(std::count_if(log.begin(), log.end(), [](const AuditEntry& e) { return e.action == "lock.clear"; }), 1);
+  for (std::size_t i = 0; i < log.size(); ++i) EXPECT_EQ(log[i].op_seq, static_cast<std::int64_t>(i + 1));
+  EXPECT_TRUE(registry_detail::verify_operator_chain(log).ok);
+  EXPECT_TRUE(registry_detail::verify_operator_chain(all_audit(*st, "op2")).ok);
+  EXPECT_TRUE(st->verify_audit().value().ok);
+  auto edited = log;
+  edited[1].details_json = "{}";
+  EXPECT_FALSE(registry_detail::verify_operator_chain(edited).ok);
+  edited = log;
+  edited.erase(edited.begin() + 1);
+  EXPECT_FALSE(registry_detail::verify_operator_chain(edited).ok);
 }
 
 TEST_P(StoreTest, FailuresAreCountedInAWindow) {

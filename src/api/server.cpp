@@ -3,7 +3,9 @@
 #include <sodium.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <regex>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -34,14 +36,46 @@ void send(Res& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
-void send_error(Res& res, const Error& e) { send(res, http_status(e.reason), error_body(e)); }
+void send_error(Res& res, const Error& e) {
+  if (e.reason == Reason::kRateLimited && e.retry_after_s > 0)
+    res.set_header("Retry-After", std::to_string(e.retry_after_s));
+  send(res, http_status(e.reason), error_body(e));
+}
 
-// Request body: JSON object, or empty object for multipart.  Errors: kBadRequest.
-Result<json> json_body(const Req& req) {
-  if (req.is_multipart_form_data()) return json::object();
-  if (req.body.empty()) return json::object();
+// JSON bodies of routes without images are small; a larger one is refused with its own code.
+constexpr std::size_t kMaxSmallJsonBytes = 64u << 10;
+
+// What a POST route accepts (issue 14): its fields (anything else is UNKNOWN_FIELD), whether it
+// takes images (multipart allowed, the large body limit).
+struct BodyRule {
+  std::vector<std::string_view> fields;
+  bool images = false;
+};
+
+bool allowed_field(const BodyRule& rule, const std::string& name) {
+  return std::find(rule.fields.begin(), rule.fields.end(), name) != rule.fields.end();
+}
+
+// Request body: a JSON object (or an empty object for multipart on image routes).
+// Errors: kUnsupportedMediaType (no or another Content-Type), kJsonBodyTooLarge, kBadRequest,
+// kUnknownField (names the field).
+Result<json> json_body(const Req& req, const BodyRule& rule) {
+  const std::string type = req.get_header_value("Content-Type");
+  const std::string base = type.substr(0, type.find(';'));
+  if (req.is_multipart_form_data() && rule.images) {
+    for (const auto& [name, part] : req.files)
+      if (!allowed_field(rule, name)) return make_error(Reason::kUnknownField, "unknown field '" + name + "'");
+    return json::object();
+  }
+  if (base != "application/json")
+    return make_error(Reason::kUnsupportedMediaType,
+                      type.empty() ? "no Content-Type: send application/json" : "Content-Type " + base + " is not accepted");
+  if (!rule.images && req.body.size() > kMaxSmallJsonBytes)
+    return make_error(Reason::kJsonBodyTooLarge, "at most " + std::to_string(kMaxSmallJsonBytes) + " bytes on this route");
   json j = json::parse(req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(Reason::kBadRequest, "body must be a JSON object");
+  for (const auto& [name, v] : j.items())
+    if (!allowed_field(rule, name)) return make_error(Reason::kUnknownField, "unknown field '" + name + "'");
   return j;
 }
 
@@ -59,8 +93,17 @@ Result<std::vector<std::uint8_t>> image_field(const Req& req, const json& body, 
     const auto& c = req.get_file_value(name).content;
     return std::vector<std::uint8_t>(c.begin(), c.end());
   }
-  const std::string b64 = field(req, body, name);
+  std::string b64 = field(req, body, name);
   if (b64.empty()) return make_error(Reason::kBadRequest, std::string("missing base64 field '") + name + "'");
+  // A data URL (what a browser's FileReader gives): data:image/...;base64,<base64>
+  if (b64.rfind("data:", 0) == 0) {
+    const auto comma = b64.find(',');
+    const std::string head = b64.substr(0, comma);
+    if (comma == std::string::npos || head.rfind("data:image/", 0) != 0 || head.size() < 7 ||
+        head.compare(head.size() - 7, 7, ";base64") != 0)
+      return make_error(Reason::kBadRequest, std::string("field '") + name + "': a data URL must be data:image/...;base64,...");
+    b64.erase(0, comma + 1);
+  }
   std::vector<std::uint8_t> out(b64.size() / 4 * 3 + 3);
   std::size_t len = 0;
   if (sodium_base642bin(out.data(), out.size(), b64.data(), b64.size(), " \r\n", &len, nullptr,
@@ -85,6 +128,8 @@ Result<ChallengeFrames> challenge_frames(const Req& req, const json& body) {
   for (const auto& f : *it) {
     if (!f.is_object() || !f.contains("ts_ms") || !f["ts_ms"].is_number_integer())
       return make_error(Reason::kBadRequest, "each frame needs image (base64) and ts_ms (integer)");
+    for (const auto& [k, v] : f.items())
+      if (k != "image" && k != "ts_ms") return make_error(Reason::kUnknownField, "unknown field 'frames[]." + k + "'");
     auto img = image_field(req, f, "image");
     if (!img) return img.error();
     out.bytes.push_back(std::move(img.value()));
@@ -114,7 +159,8 @@ json decision_body(const DecisionView& d) {
 json audit_body(const AuditEntry& e) {
   return {{"seq", e.seq}, {"ts", e.ts}, {"actor", e.actor}, {"action", e.action}, {"subject", e.subject},
           {"details", json::parse(e.details_json.empty() ? "{}" : e.details_json, nullptr, false)},
-          {"hash", e.hash}, {"prev_hash", e.prev_hash}};
+          {"hash", e.hash}, {"prev_hash", e.prev_hash},
+          {"op_seq", e.op_seq}, {"op_prev_hash", e.op_prev_hash}, {"op_hash", e.op_hash}};
 }
 
 json review_body(const ReviewRecord& r) {
@@ -127,7 +173,47 @@ json review_body(const ReviewRecord& r) {
   return j;
 }
 
+// Every route the server has (issue 14): 405 for a known path with another method, and the table
+// the OpenAPI test compares with docs/openapi.yaml.  Add a route here when adding one below.
+const ApiRoute kRoutes[] = {
+    {"GET", "/healthz"},
+    {"GET", "/metrics"},
+    {"POST", "/v1/sessions"},
+    {"GET", "/v1/sessions/{id}"},
+    {"POST", "/v1/sessions/{id}/consent"},
+    {"POST", "/v1/sessions/{id}/document"},
+    {"POST", "/v1/sessions/{id}/live"},
+    {"POST", "/v1/sessions/{id}/registrations"},
+    {"GET", "/v1/sessions/{id}/registrations"},
+    {"DELETE", "/v1/sessions/{id}/subject"},
+    {"DELETE", "/v1/registrations/{id}"},
+    {"POST", "/v1/subjects/numbers"},
+    {"POST", "/v1/subjects/delete"},
+    {"POST", "/v1/locks/clear"},
+    {"GET", "/v1/reviews"},
+    {"POST", "/v1/reviews/{id}/resolve"},
+    {"GET", "/v1/audit"},
+    {"GET", "/v1/audit/verify"},
+    {"POST", "/v1/keys"},
+};
+
+// "GET, POST" for a path some route has, "" for an unknown path.
+std::string allowed_methods(const std::string& path) {
+  static const std::vector<std::pair<std::regex, std::string>> compiled = [] {
+    std::vector<std::pair<std::regex, std::string>> v;
+    for (const auto& r : kRoutes)
+      v.emplace_back(std::regex(std::regex_replace(r.path, std::regex(R"(\{id\})"), "[A-Za-z0-9_]+")), r.method);
+    return v;
+  }();
+  std::string out;
+  for (const auto& [re, method] : compiled)
+    if (std::regex_match(path, re) && out.find(method) == std::string::npos) out += (out.empty() ? "" : ", ") + method;
+  return out;
+}
+
 }  // namespace
+
+std::vector<ApiRoute> api_routes() { return {std::begin(kRoutes), std::end(kRoutes)}; }
 
 int http_status(Reason r) {
   switch (r) {
@@ -136,11 +222,17 @@ int http_status(Reason r) {
     case Reason::kNotFound: return 404;
     case Reason::kRateLimited: return 429;
     case Reason::kStoreUnavailable: return 503;
+    case Reason::kMethodNotAllowed: return 405;
+    case Reason::kUnsupportedMediaType: return 415;
     case Reason::kPayloadTooLarge:
+    case Reason::kJsonBodyTooLarge:
     case Reason::kImageTooLarge: return 413;
     case Reason::kBadRequest:
+    case Reason::kUnknownField:
+    case Reason::kLivenessChallengeRequired:   // as an error: the request lacks its frames
     case Reason::kUsage: return 400;
-    case Reason::kSessionExpired: return 410;
+    case Reason::kSessionExpired:
+    case Reason::kRegistrationWindowExpired: return 410;
     case Reason::kSessionDecided:
     case Reason::kReviewResolved:
     case Reason::kNumberLimitReached:
@@ -209,7 +301,7 @@ struct ApiServer::Impl {
     s.Get("/metrics", [this](const Req&, Res& res) { res.set_content(metrics.render(), "text/plain; version=0.0.4"); });
 
     s.Post("/v1/sessions", authed("/v1/sessions", [this](const Caller& c, const Req& req, Res& res) {
-      auto body = json_body(req);
+      auto body = json_body(req, {{"channel", "device_id", "reverify_number"}});
       if (!body) return send_error(res, body.error());
       auto r = svc.start_session(c, field(req, *body, "channel"), field(req, *body, "device_id"),
                                  field(req, *body, "reverify_number"));
@@ -225,17 +317,23 @@ struct ApiServer::Impl {
     }));
     s.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/consent)",
            authed("/v1/sessions/{id}/consent", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req);
+             auto body = json_body(req, {{"accepted", "version"}});
              if (!body) return send_error(res, body.error());
-             if (!body->value("accepted", false))
-               return send_error(res, make_error(Reason::kConsentRequired, "accepted must be true"));
+             const auto acc = body->find("accepted");
+             if (acc == body->end() || !acc->is_boolean())
+               return send_error(res, make_error(Reason::kBadRequest, "accepted must be true or false"));
+             if (!acc->get<bool>()) {   // a refusal is recorded too (issue 14)
+               auto st = svc.refuse_consent(c, req.matches[1], field(req, *body, "version"));
+               if (!st) return send_error(res, st.error());
+               return send(res, 200, {{"session_id", std::string(req.matches[1])}, {"consent", "refused"}});
+             }
              auto st = svc.record_consent(c, req.matches[1], body->value("version", std::string()));
              if (!st) return send_error(res, st.error());
              send(res, 200, {{"session_id", std::string(req.matches[1])}, {"consent", "recorded"}});
            }));
     s.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/document)",
            authed("/v1/sessions/{id}/document", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req);
+             auto body = json_body(req, {{"id_number", "mrz", "portrait"}, true});
              if (!body) return send_error(res, body.error());
              auto portrait = image_field(req, *body, "portrait");
              if (!portrait) return send_error(res, portrait.error());
@@ -243,13 +341,14 @@ struct ApiServer::Impl {
              auto r = svc.submit_document(c, req.matches[1], in);
              if (!r) return send_error(res, r.error());
              for (const auto& [k, ms] : r->timings_ms) metrics.observe_stage(k, ms);
-             json out = {{"document", {{"kind", r->kind}, {"valid", r->valid}, {"expired", r->expired}, {"minor", r->minor}}},
+             json out = {{"document", {{"kind", r->kind}, {"valid", r->valid}, {"expired", r->expired}, {"minor", r->minor},
+                                       {"needs_guardian", r->needs_guardian}}},
                          {"portrait", {{"usable", r->reasons.empty()}, {"reasons", reasons_body(r->reasons)}}}};
              send(res, 200, out);
            }));
     s.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/live)",
            authed("/v1/sessions/{id}/live", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req);
+             auto body = json_body(req, {{"image", "frames"}, true});
              if (!body) return send_error(res, body.error());
              auto live = image_field(req, *body, "image");
              if (!live) return send_error(res, live.error());
@@ -263,7 +362,7 @@ struct ApiServer::Impl {
            }));
     s.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/registrations)",
            authed("/v1/sessions/{id}/registrations", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req);
+             auto body = json_body(req, {{"phone_number"}});
              if (!body) return send_error(res, body.error());
              auto r = svc.register_number(c, req.matches[1], field(req, *body, "phone_number"));
              if (!r) return send_error(res, r.error());
@@ -284,7 +383,10 @@ struct ApiServer::Impl {
                send(res, 200, {{"deleted", *r}});
              }));
     s.Get("/v1/reviews", authed("/v1/reviews", [this](const Caller& c, const Req& req, Res& res) {
-      const std::string status = req.has_param("status") ? req.get_param_value("status") : "open";
+      std::string status = req.has_param("status") ? req.get_param_value("status") : "open";
+      if (status != "open" && status != "resolved" && status != "all")
+        return send_error(res, make_error(Reason::kBadRequest, "status must be open, resolved or all"));
+      if (status == "all") status.clear();
       auto r = svc.list_reviews(c, status);
       if (!r) return send_error(res, r.error());
       json a = json::array();
@@ -293,7 +395,7 @@ struct ApiServer::Impl {
     }));
     s.Post(R"(/v1/reviews/([A-Za-z0-9_]+)/resolve)",
            authed("/v1/reviews/{id}/resolve", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req);
+             auto body = json_body(req, {{"resolution", "comment"}});
              if (!body) return send_error(res, body.error());
              auto r = svc.resolve_review(c, req.matches[1], field(req, *body, "resolution"), field(req, *body, "comment"));
              if (!r) return send_error(res, r.error());
@@ -320,10 +422,16 @@ struct ApiServer::Impl {
       json out = {{"ok", r->ok}, {"entries", r->entries}};
       if (r->first_bad_seq) out["first_bad_seq"] = *r->first_bad_seq;
       if (!r->problem.empty()) out["problem"] = r->problem;
+      // The caller's own chain (issue 14): its entries in op_seq order, each linked to the last.
+      auto own = svc.verify_operator_audit(c);
+      if (!own) return send_error(res, own.error());
+      out["operator_chain"] = {{"ok", own->ok}, {"entries", own->entries}};
+      if (own->first_bad_seq) out["operator_chain"]["first_bad_op_seq"] = *own->first_bad_seq;
+      if (!own->problem.empty()) out["operator_chain"]["problem"] = own->problem;
       send(res, 200, out);
     }));
     s.Post("/v1/keys", authed("/v1/keys", [this](const Caller& c, const Req& req, Res& res) {
-      auto body = json_body(req);
+      auto body = json_body(req, {{"role"}});
       if (!body) return send_error(res, body.error());
       const auto role = role_from_string(field(req, *body, "role"));
       if (!role) return send_error(res, make_error(Reason::kBadRequest, "role must be clerk, auditor or admin"));
@@ -332,10 +440,55 @@ struct ApiServer::Impl {
       send(res, 201, {{"api_key", *k}, {"operator", c.operator_id}, {"role", to_string(*role)}});
     }));
 
-    s.set_error_handler([](const Req&, Res& res) {
+    // Issue 14: releasing a number, the holder's numbers by ID number, subject deletion by ID
+    // number, and unlocking.  ID numbers travel in bodies, never in URLs (which proxies log).
+    s.Delete(R"(/v1/registrations/([A-Za-z0-9_]+))",
+             authed("/v1/registrations/{id}", [this](const Caller& c, const Req& req, Res& res) {
+               auto st = svc.release_number(c, req.matches[1]);
+               if (!st) return send_error(res, st.error());
+               send(res, 200, {{"registration_id", std::string(req.matches[1])}, {"released", true}});
+             }));
+    s.Post("/v1/subjects/numbers", authed("/v1/subjects/numbers", [this](const Caller& c, const Req& req, Res& res) {
+      auto body = json_body(req, {{"id_number", "mrz"}});
+      if (!body) return send_error(res, body.error());
+      auto r = svc.numbers_of_subject(c, field(req, *body, "id_number"), field(req, *body, "mrz"));
+      if (!r) return send_error(res, r.error());
+      json a = json::array();
+      for (const auto& n : *r)
+        a.push_back({{"registration_id", n.number.registration_id}, {"phone_number", n.number.phone_number},
+                     {"created", n.number.created}, {"active", n.active}});
+      send(res, 200, {{"numbers", a}, {"limit", svc.config().number_limit}});
+    }));
+    s.Post("/v1/subjects/delete", authed("/v1/subjects/delete", [this](const Caller& c, const Req& req, Res& res) {
+      auto body = json_body(req, {{"id_number", "mrz"}});
+      if (!body) return send_error(res, body.error());
+      auto r = svc.delete_subject_by_document(c, field(req, *body, "id_number"), field(req, *body, "mrz"));
+      if (!r) return send_error(res, r.error());
+      send(res, 200, {{"deleted", *r}});
+    }));
+    s.Post("/v1/locks/clear", authed("/v1/locks/clear", [this](const Caller& c, const Req& req, Res& res) {
+      auto body = json_body(req, {{"id_number", "mrz"}});
+      if (!body) return send_error(res, body.error());
+      auto r = svc.clear_locks(c, field(req, *body, "id_number"), field(req, *body, "mrz"));
+      if (!r) return send_error(res, r.error());
+      send(res, 200, {{"cleared", *r}});
+    }));
+
+    s.set_error_handler([](const Req& req, Res& res) {
       // Errors httplib produces itself (unknown route, body over the limit, bad request line).
       if (!res.body.empty()) return;
-      Reason r = res.status == 413 ? Reason::kPayloadTooLarge
+      // A known path with another method: 405 with the methods it has (issue 14).
+      if (res.status == 404 || res.status == 400) {
+        const std::string allow = allowed_methods(req.path);
+        if (!allow.empty()) {
+          res.status = 405;
+          res.set_header("Allow", allow);
+        }
+      }
+      const bool image_route = req.path.size() > 9 &&
+                               (req.path.ends_with("/document") || req.path.ends_with("/live"));
+      Reason r = res.status == 413 ? (image_route ? Reason::kPayloadTooLarge : Reason::kJsonBodyTooLarge)
+                 : res.status == 405 ? Reason::kMethodNotAllowed
                  : res.status == 404 ? Reason::kNotFound
                  : res.status >= 500 ? Reason::kInternal
                                      : Reason::kBadRequest;

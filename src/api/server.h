@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/metrics.h"
 #include "registry/service.h"
@@ -18,6 +19,14 @@ struct ServerConfig {
   std::string tls_cert, tls_key;             // both set: HTTPS
   std::string web_root;                      // static files for the console ("" = none)
 };
+
+// A route of the API: method and OpenAPI path, e.g. {"POST", "/v1/sessions/{id}/live"}.
+struct ApiRoute {
+  std::string method, path;
+};
+// Ensures: every route the server answers (tests compare it with docs/openapi.yaml).  A known
+// path with another method gets 405 with an Allow header.
+std::vector<ApiRoute> api_routes();
 
 // The HTTP status for an error reason (400, 401, 403, 404, 409, 410, 413, 422, 429, 500).
 int http_status(Reason r);

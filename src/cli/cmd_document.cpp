@@ -32,6 +32,7 @@ struct CheckOptions {
   std::string mrz;
   std::string mrz_file;
   std::string at;
+  int guardian_age = doc::kDefaultGuardianAge;
   bool json = false;
 };
 
@@ -176,7 +177,13 @@ int run_check(const CheckOptions& o) {
     if (o.json) j = doc::to_json(mrz);
     else print_mrz(std::cout, mrz, at);
   }
+  // The service's rule, from the same function (issue 14).
+  const bool guardian = doc::needs_guardian(check->age, o.guardian_age);
+  if (!o.json && check->age) std::cout << "  guardian:      " << (guardian ? "needed" : "not needed") << " (under "
+                                       << o.guardian_age << ")\n";
   if (o.json) {
+    j["needs_guardian"] = guardian;
+    j["guardian_age"] = o.guardian_age;
     j["at"] = doc::format_iso_date(at);
     std::cout << j.dump(2) << "\n";
   }
@@ -244,6 +251,10 @@ void add_document_commands(CLI::App& app, Context& ctx) {
   check->add_option("--at", opts->at,
                     "Date the check is for, YYYY-MM-DD (age, expiry, 2-digit years); "
                     "default today (local time)");
+  check->add_option("--guardian-age", opts->guardian_age,
+                    "Customers younger than this need a guardian (needs_guardian; the service's guardian_age)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 150));
   check->add_flag("--json", opts->json, "Print the result as JSON");
   check->footer(
       "Exit codes: 0 valid (and not expired), 1 invalid or expired, 2 usage or input error.\n"

@@ -15,6 +15,7 @@
 #include "cli/store_path.h"
 #include "registry/crypto.h"
 #include "registry/keys.h"
+#include "registry/service.h"
 #include "registry/store.h"
 
 namespace simkyc::cli {
@@ -43,6 +44,7 @@ Result<std::unique_ptr<Store>> open_store(const std::string& path, bool must_exi
 struct KeyCreateOptions : StoreOptions {
   std::string operator_id;
   std::string role;
+  bool create = false;
 };
 
 int run_key_create(const KeyCreateOptions& o) {
@@ -50,8 +52,14 @@ int run_key_create(const KeyCreateOptions& o) {
   if (!role || o.operator_id.empty())
     return report_error(make_error(Reason::kUsage, "--operator and --role clerk|auditor|admin are required"), o.json);
   const std::string path = store_path(o);
-  auto store = open_store(path, /*must_exist=*/false);
-  if (!store) return report_error(store.error(), o.json);
+  // A mistyped --store must not silently make a new, empty store (issue 14); the default path is
+  // made on first use, as `simkyc serve` does.
+  auto store = open_store(path, /*must_exist=*/!o.store.empty() && !o.create);
+  if (!store) {
+    Error e = store.error();
+    if (e.reason == Reason::kIoError) e.detail += " (give --create to make a new store there)";
+    return report_error(e, o.json);
+  }
 
   auto made = create_api_key(**store, o.operator_id, *role, static_cast<std::int64_t>(std::time(nullptr)), kActor);
   if (!made) return report_error(made.error(), o.json);
@@ -89,6 +97,34 @@ int run_key_revoke(const KeyRevokeOptions& o) {
   spdlog::info("revoked API key {}", id);
   if (o.json) print_json({{"revoked", id}});
   else std::cout << "Revoked API key " << id << ".\n";
+  return 0;
+}
+
+// ---- locks -------------------------------------------------------------------------------------
+
+struct LockClearOptions : StoreOptions {
+  std::string operator_id, id_number, mrz, key_file;
+};
+
+int run_lock_clear(const LockClearOptions& o) {
+  if (o.id_number.empty() == o.mrz.empty())
+    return report_error(make_error(Reason::kUsage, "give exactly one of --id-number, --mrz"), o.json);
+  const std::string path = store_path(o);
+  auto store = open_store(path, /*must_exist=*/true);
+  if (!store) return report_error(store.error(), o.json);
+  // The keyed hash needs the service's data key: SIMKYC_MASTER_KEY or the key file beside the store.
+  Result<Vault> vault = make_error(Reason::kConfigError);
+  if (const char* hex = std::getenv("SIMKYC_MASTER_KEY"); hex && *hex) vault = Vault::from_hex(hex);
+  else vault = Vault::from_key_file(o.key_file.empty() ? default_key_path(path) : o.key_file, /*create_if_missing=*/false);
+  if (!vault) return report_error(vault.error(), o.json);
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto h = document_subject_hash(*vault, o.id_number, o.mrz, now);
+  if (!h) return report_error(h.error(), o.json);
+  auto n = clear_subject_locks(**store, o.operator_id, *h, kActor);
+  if (!n) return report_error(n.error(), o.json);
+  spdlog::info("cleared {} failed-attempt events for operator {}", *n, o.operator_id);
+  if (o.json) print_json({{"cleared", *n}, {"operator", o.operator_id}});
+  else std::cout << "Cleared " << *n << " failed-attempt records and locks of this ID at operator " << o.operator_id << ".\n";
   return 0;
 }
 
@@ -169,6 +205,21 @@ void add_registry_commands(CLI::App& app, Context& ctx) {
   add_store_options(revoke, *kr);
   revoke->add_option("KEY_ID", kr->key_id, "The key id (or the whole key)")->required();
   revoke->callback([kr, &ctx] { ctx.exit_code = run_key_revoke(*kr); });
+
+  create->add_flag("--create", kc->create, "Make a new store when --store names a file that does not exist");
+
+  auto* locks = app.add_subcommand("locks", "Failed-attempt locks (rate limits) of an ID holder");
+  locks->require_subcommand(1);
+  auto lc = std::make_shared<LockClearOptions>();
+  auto* clear = locks->add_subcommand(
+      "clear", "Unlock an ID at an operator (every device), audited as lock.clear with actor cli");
+  add_store_options(clear, *lc);
+  clear->add_option("--operator", lc->operator_id, "Operator the lock is at")->required();
+  clear->add_option("--id-number", lc->id_number, "Resident ID number of the holder");
+  clear->add_option("--mrz", lc->mrz, "Or the MRZ of the holder's document (lines separated by newlines)");
+  clear->add_option("--key-file", lc->key_file, "Data key file (default: simkyc.key beside the store; "
+                                                "SIMKYC_MASTER_KEY overrides it)");
+  clear->callback([lc, &ctx] { ctx.exit_code = run_lock_clear(*lc); });
 
   auto* audit = app.add_subcommand("audit", "The hash-chained audit log");
   audit->require_subcommand(1);

@@ -69,6 +69,7 @@ Result<ServiceConfig> load_service_config(const std::string& path) {
     for (const auto& [k, v] : j.items()) {
       if (k == "number_limit") c.number_limit = v.get<int>();
       else if (k == "session_ttl_s") c.session_ttl_s = v.get<std::int64_t>();
+      else if (k == "registration_window_s") c.registration_window_s = v.get<std::int64_t>();
       else if (k == "channel_fmr") c.channel_fmr = v.get<std::map<std::string, double>>();
       else if (k == "review_fmr") c.review_fmr = v.get<double>();
       else if (k == "guardian_age") c.guardian_age = v.get<int>();

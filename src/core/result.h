@@ -1,6 +1,7 @@
 // src/core/result.h — errors as values.  A Result<T> holds either a T or an Error with a stable
 // Reason and a human detail.  Exceptions never cross a stage boundary: stages catch and convert.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -12,6 +13,7 @@ namespace simkyc {
 struct Error {
   Reason reason = Reason::kInternal;
   std::string detail;  // extra human context (no personal data)
+  std::int64_t retry_after_s = 0;  // kRateLimited: seconds until the lock ends (HTTP Retry-After)
   std::string_view code() const { return simkyc::code(reason); }
   // "CODE: message (detail)"
   std::string describe() const;

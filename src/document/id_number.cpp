@@ -79,6 +79,8 @@ int age_at(Date birth, Date at) {
   return years < 0 ? 0 : years;
 }
 
+bool needs_guardian(const std::optional<int>& age, int guardian_age) { return age && *age < guardian_age; }
+
 nlohmann::json to_json(const DocumentCheck& c) {
   nlohmann::json j;
   j["kind"] = std::string(to_string(c.kind));

@@ -60,6 +60,13 @@ std::string format_iso_date(Date d);
 // 1 March in common years.  Requires: birth.ok(), at.ok(), birth <= at.  Ensures: >= 0.
 int age_at(Date birth, Date at);
 
+// Who needs a parent or guardian to register a number (issue 14): the one rule that both the
+// service and `simkyc document check` apply.  `minor` above stays "under 18" (legal majority);
+// the guardian rule has its own configurable age, 16 by default (a 16-year-old needs no guardian).
+inline constexpr int kDefaultGuardianAge = 16;
+// Ensures: true iff age is known and age < guardian_age.
+bool needs_guardian(const std::optional<int>& age, int guardian_age = kDefaultGuardianAge);
+
 // The fields shared by every check, as JSON: kind, valid, expired, ok, birth_date, expiry_date,
 // age, minor, sex, reasons [{code, message, hint}] (dates as "YYYY-MM-DD" or null).
 nlohmann::json to_json(const DocumentCheck& check);

@@ -34,6 +34,36 @@ std::string audit_entry_hash(const std::string& prev_hash, const AuditEntry& e) 
   return hash_hex(prev_hash + "\n" + audit_canonical(e));
 }
 
+std::string audit_operator_hash(const std::string& op_prev_hash, const AuditEntry& e) {
+  return hash_hex(op_prev_hash + "\n" + audit_canonical(e) + "op_seq=" + std::to_string(e.op_seq) + "\n");
+}
+
+ChainCheck verify_operator_chain(const std::vector<AuditEntry>& entries) {
+  ChainCheck c;
+  std::string prev;   // the last op_hash seen; "" until the first entry that has one
+  for (const auto& e : entries) {
+    ++c.entries;
+    if (!c.ok) continue;
+    const std::string s = std::to_string(e.op_seq);
+    std::string problem;
+    if (e.op_seq != c.entries)
+      problem = "operator entry " + std::to_string(c.entries) + " is missing or out of sequence (found " + s + ")";
+    else if (e.op_hash.empty() && !prev.empty())
+      problem = "operator entry " + s + " has no operator hash after entries that have one";
+    else if (!e.op_hash.empty() && audit_operator_hash(e.op_prev_hash, e) != e.op_hash)
+      problem = "operator entry " + s + " does not match its hash: its content was edited";
+    else if (!e.op_hash.empty() && e.op_prev_hash != (prev.empty() ? kGenesisHash : prev))
+      problem = "operator entry " + s + " does not link to the operator's entry before it";
+    if (!problem.empty()) {
+      c.ok = false;
+      c.first_bad_seq = c.entries;
+      c.problem = problem;
+    }
+    if (!e.op_hash.empty()) prev = e.op_hash;
+  }
+  return c;
+}
+
 void ChainVerifier::broken(std::int64_t seq, std::string problem) {
   check_.ok = false;
   check_.first_bad_seq = seq;

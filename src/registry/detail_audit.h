@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "registry/store.h"
 
@@ -23,6 +24,13 @@ inline const std::string kGenesisHash(64, '0');
 std::string audit_canonical(const AuditEntry& e);
 // hash_hex(prev_hash + "\n" + audit_canonical(e)).
 std::string audit_entry_hash(const std::string& prev_hash, const AuditEntry& e);
+
+// The operator chain (issue 14): hash_hex(op_prev_hash + "\n" + audit_canonical(e) + "op_seq=<decimal>\n").
+std::string audit_operator_hash(const std::string& op_prev_hash, const AuditEntry& e);
+// Checks one operator's entries (ascending op_seq, as /v1/audit lists them): op_seq 1, 2, 3, ...
+// without gaps, each op_hash matches, each links to the one before.  Entries with an empty
+// op_hash (written before schema 2) are only counted, and must all come first.
+ChainCheck verify_operator_chain(const std::vector<AuditEntry>& entries);
 
 // Checks a chain entry by entry.  Feed every stored entry in ascending seq order, then call
 // finish().  The first problem found is kept; later entries are only counted.

@@ -10,6 +10,7 @@
 
 #include "document/id_number.h"
 #include "document/mrz.h"
+#include "registry/detail_audit.h"
 #include "registry/keys.h"
 
 namespace simkyc {
@@ -57,7 +58,55 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// Failed-attempt scopes (issue 14): per ID at the operator, and per device for that ID.  A
+// device's failures for one customer never lock the device for the next customer.
+std::string id_scope(const std::string& op, const std::string& id_hash) { return "id:" + op + ":" + id_hash; }
+std::string device_scope(const std::string& op, const std::string& id_hash, const std::string& device) {
+  return id_scope(op, id_hash) + ":dev:" + device;
+}
+
+// The normalised document identity ("CN:<number>" / "<state>:<document number>") and its check.
+struct DocumentIdentity {
+  DocumentCheck check;
+  std::string key;
+};
+Result<DocumentIdentity> document_identity(const std::string& id_number, const std::string& mrz, Date today) {
+  DocumentIdentity out;
+  if (!id_number.empty()) {
+    auto r = check_id_number(id_number, today);
+    out.check = r.check;
+    out.key = "CN:" + r.number;
+  } else if (!mrz.empty()) {
+    auto r = check_mrz(mrz, today);
+    out.check = r.check;
+    out.key = r.fields.issuing_state + ":" + r.fields.document_number;
+  } else {
+    return make_error(Reason::kBadRequest, "id_number or mrz is required");
+  }
+  return out;
+}
+
+Error document_invalid(const DocumentCheck& check) {
+  std::string codes;
+  for (Reason r : check.reasons) codes += (codes.empty() ? "" : ",") + std::string(code(r));
+  return make_error(Reason::kDocumentInvalid, codes);
+}
+
 }  // namespace
+
+Result<std::string> document_subject_hash(const Vault& vault, const std::string& id_number, const std::string& mrz,
+                                          std::int64_t now) {
+  auto d = document_identity(id_number, mrz, date_of(now));
+  if (!d) return d.error();
+  if (!d->check.valid) return document_invalid(d->check);
+  return vault.keyed_hash(d->key, "id");
+}
+
+Result<std::int64_t> clear_subject_locks(Store& store, const std::string& operator_id, const std::string& id_hash,
+                                         const std::string& actor) {
+  const std::string scope = id_scope(operator_id, id_hash);
+  return store.clear_failures(operator_id, {scope, "lock:" + scope}, id_hash, actor);
+}
 
 std::optional<std::string> normalize_phone(std::string_view in) {
   if (in.size() > 32) return std::nullopt;
@@ -159,6 +208,9 @@ Result<SessionRecord> Service::start_session(const Caller& c, const std::string&
     if (!reg) return reg.error();
     if (!reg->has_value() || !(*reg)->active) return make_error(Reason::kNotFound, "number not registered here");
     s.document_json = json{{"reverify_number_hash", number_hash}, {"reverify_id_hash", (*reg)->id_hash}}.dump();
+    // The holder is known already: a locked holder is told before the customer starts.
+    if (auto st = check_locks(c.operator_id, (*reg)->id_hash, device_id.empty() ? c.key_id : device_id); !st)
+      return st.error();
   }
   if (auto st = store_.create_session(s); !st) return st.error();
   return s;
@@ -180,42 +232,48 @@ Status Service::record_consent(const Caller& c, const std::string& session_id, c
   if (!s) return s.error();
   if (version != cfg_.consent_version)
     return make_error(Reason::kBadRequest, "consent version must be " + cfg_.consent_version);
+  if (s->consent_at) return ok_status();   // idempotent: recorded once
   return store_.record_consent(c.operator_id, session_id, version, now_(), c.key_id);
+}
+
+Status Service::refuse_consent(const Caller& c, const std::string& session_id, const std::string& version) {
+  auto s = open_session(c, session_id, false);
+  if (!s) return s.error();
+  if (s->consent_at)
+    return make_error(Reason::kBadRequest, "consent was already given in this session; start a new session instead");
+  AuditEntry e;
+  e.ts = now_();
+  e.operator_id = c.operator_id;
+  e.actor = c.key_id;
+  e.action = "consent.refuse";
+  e.subject = session_id;
+  e.details_json = json{{"version", version.size() <= 64 ? version : version.substr(0, 64)}, {"at", e.ts}}.dump();
+  return store_.append_audit(e);
 }
 
 Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::string& session_id, const DocumentInput& in) {
   auto sr = open_session(c, session_id, true);
   if (!sr) return sr.error();
   SessionRecord s = std::move(sr.value());
-  const Date today = date_of(now_());
-  DocumentCheck check;
-  std::string id_key;   // normalised document identity
+  auto ident = document_identity(in.id_number, in.mrz, date_of(now_()));
+  if (!ident) return ident.error();
+  const DocumentCheck& check = ident->check;
+  const std::string& id_key = ident->key;   // normalised document identity
   DocumentOutcome out;
-  if (!in.id_number.empty()) {
-    auto r = check_id_number(in.id_number, today);
-    check = r.check;
-    id_key = "CN:" + r.number;
-  } else if (!in.mrz.empty()) {
-    auto r = check_mrz(in.mrz, today);
-    check = r.check;
-    id_key = r.fields.issuing_state + ":" + r.fields.document_number;
-  } else {
-    return make_error(Reason::kBadRequest, "id_number or mrz is required");
-  }
   out.kind = std::string(to_string(check.kind));
   out.valid = check.valid;
   out.expired = check.expired;
   out.age = check.age;
-  out.minor = check.age && *check.age < cfg_.guardian_age;
-  if (!check.valid) {
-    std::string codes;
-    for (Reason r : check.reasons) codes += (codes.empty() ? "" : ",") + std::string(code(r));
-    return make_error(Reason::kDocumentInvalid, codes);
-  }
-  if (check.expired && cfg_.expired_action == "refuse") return make_error(Reason::kDocumentExpired);
-  if (out.minor && cfg_.minor_action == "refuse") return make_error(Reason::kMinorNeedsGuardian);
-
+  out.minor = check.minor;
+  out.needs_guardian = document::needs_guardian(check.age, cfg_.guardian_age);
+  if (!check.valid) return document_invalid(check);
   const std::string id_hash = vault_.keyed_hash(id_key, "id");
+  // A locked ID (or this device for this ID) is told now, before a face is taken.
+  if (auto st = check_locks(c.operator_id, id_hash, s.device_id.empty() ? c.key_id : s.device_id); !st)
+    return st.error();
+  if (check.expired && cfg_.expired_action == "refuse") return make_error(Reason::kDocumentExpired);
+  if (out.needs_guardian && cfg_.minor_action == "refuse") return make_error(Reason::kMinorNeedsGuardian);
+
   json doc = json::parse(s.document_json.empty() ? "{}" : s.document_json, nullptr, false);
   if (!doc.is_object()) doc = json::object();
   if (doc.contains("reverify_id_hash") && doc["reverify_id_hash"] != id_hash)
@@ -235,6 +293,7 @@ Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::str
   doc["valid"] = out.valid;
   doc["expired"] = out.expired;
   doc["minor"] = out.minor;
+  doc["needs_guardian"] = out.needs_guardian;
   if (out.age) doc["age"] = *out.age;
   doc["portrait_quality"] = codes_json(out.reasons);
   s.id_hash = id_hash;
@@ -243,6 +302,19 @@ Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::str
   s.template_sealed = vault_.seal(json(fa->descriptor).dump(), "portrait:" + s.id);
   if (auto st = store_.save_document(s); !st) return st.error();
   return out;
+}
+
+Status Service::check_locks(const std::string& operator_id, const std::string& id_hash, const std::string& device) {
+  std::int64_t retry = 0;
+  for (const auto& scope : {id_scope(operator_id, id_hash), device_scope(operator_id, id_hash, device)}) {
+    auto last = store_.last_failure("lock:" + scope);
+    if (!last) return last.error();
+    if (*last) retry = std::max(retry, **last + cfg_.rate_lock_s - now_());
+  }
+  if (retry <= 0) return ok_status();
+  Error e = make_error(Reason::kRateLimited, "locked for " + std::to_string(retry) + " s more");
+  e.retry_after_s = retry;
+  return e;
 }
 
 bool Service::locked(const std::string& scope) {
@@ -264,9 +336,12 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   if (!sr) return sr.error();
   SessionRecord s = std::move(sr.value());
   if (s.id_hash.empty() || s.template_sealed.empty()) return make_error(Reason::kDocumentRequired);
-  const std::string device_scope = "device:" + c.operator_id + ":" + (s.device_id.empty() ? c.key_id : s.device_id);
-  const std::string id_scope = "id:" + c.operator_id + ":" + s.id_hash;
-  if (locked(device_scope) || locked(id_scope)) return make_error(Reason::kRateLimited);
+  // The online channel's challenge needs frames: a request without them is incomplete (400), not
+  // a FAIL, and does not count against the rate limit.
+  if (cfg_.liveness.required(s.channel).challenge && frames.empty())
+    return make_error(Reason::kLivenessChallengeRequired, "frames are required on channel " + s.channel);
+  const std::string device = s.device_id.empty() ? c.key_id : s.device_id;
+  if (auto st = check_locks(c.operator_id, s.id_hash, device); !st) return st.error();
 
   auto img = decode_image(live_image, cfg_.limits);
   if (!img) return img.error();
@@ -277,6 +352,8 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   auto fa = analyzer->analyze(img->bgr);
   release(std::move(analyzer));
   if (!fa) return fa.error();   // e.g. NO_FACE: a retake, not a decision
+  // A second face: a retake too, as on the document step (issue 14).
+  if (fa->faces_found > 1) return make_error(Reason::kMultipleFaces, "live capture");
 
   const json doc = json::parse(s.document_json, nullptr, false);
   PolicyConfig pc;
@@ -294,7 +371,8 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
     if (pr.decision == Decision::kPass) pr.decision = Decision::kReview;
   };
   if (doc.value("expired", false)) to_review(Reason::kDocumentExpired);
-  if (doc.value("minor", false) && cfg_.minor_action == "review") to_review(Reason::kMinorNeedsGuardian);
+  if (doc.value("needs_guardian", doc.value("minor", false)) && cfg_.minor_action == "review")
+    to_review(Reason::kMinorNeedsGuardian);
   // Liveness (issue 5): never PASS when a required check is missing or any check failed.
   auto lo = check_liveness(s, img->bgr, *fa, frames);
   if (!lo) return lo.error();   // e.g. a challenge frame that is not an image: a retake
@@ -311,8 +389,8 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   if (cfg_.retention.templates_days <= 0) s.template_sealed.clear();
   if (auto st = store_.save_decision(s, c.key_id); !st) return st.error();
   if (pr.decision == Decision::kFail) {
-    count_failure(device_scope);
-    count_failure(id_scope);
+    count_failure(device_scope(c.operator_id, s.id_hash, device));
+    count_failure(id_scope(c.operator_id, s.id_hash));
   }
   spdlog::info("decision session={} channel={} decision={} reasons={}", s.id, s.channel, s.decision, s.reasons_json);
   return DecisionView{s.id, s.state, s.decision, pr.reasons, s.expires, fa->timings_ms};
@@ -334,6 +412,11 @@ Result<NumberView> Service::register_number(const Caller& c, const std::string& 
   if (!s->has_value()) return make_error(Reason::kNotFound, "session");
   const auto& rec = **s;
   if (rec.decision != "PASS") return make_error(Reason::kSessionNotPassed);
+  // The registration window (issue 14): from the decision (a resolved review: its resolution).
+  const std::int64_t window = std::min(cfg_.registration_window_s, cfg_.session_ttl_s);
+  if (!rec.decided_at || now_() > *rec.decided_at + window)
+    return make_error(Reason::kRegistrationWindowExpired,
+                      "a PASS registers numbers for " + std::to_string(window) + " s after the decision");
   if (json::parse(rec.document_json, nullptr, false).contains("reverify_id_hash"))
     return make_error(Reason::kBadRequest, "a re-verification session cannot register numbers");
   const auto e164 = normalize_phone(phone);
@@ -369,8 +452,52 @@ Result<std::vector<NumberView>> Service::list_numbers(const Caller& c, const std
   return out;
 }
 
+Status Service::release_number(const Caller& c, const std::string& registration_id) {
+  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  auto r = store_.release_registration(c.operator_id, registration_id, c.key_id, now_());
+  if (!r) return r.error();
+  return ok_status();
+}
+
+Result<std::string> Service::subject_hash(const std::string& id_number, const std::string& mrz) {
+  return document_subject_hash(vault_, id_number, mrz, now_());
+}
+
+Result<std::vector<Service::SubjectNumber>> Service::numbers_of_subject(const Caller& c, const std::string& id_number,
+                                                                        const std::string& mrz) {
+  if (c.role != Role::kAdmin) return forbidden();
+  auto h = subject_hash(id_number, mrz);
+  if (!h) return h.error();
+  auto regs = store_.list_registrations(c.operator_id, *h);
+  if (!regs) return regs.error();
+  std::vector<SubjectNumber> out;
+  for (const auto& r : *regs) {
+    auto phone = vault_.open(r.number_sealed, "phone:" + r.id);
+    if (!phone) return make_error(Reason::kInternal, "sealed number");
+    out.push_back({{r.id, *phone, r.created}, r.active});
+  }
+  return out;
+}
+
+Result<std::int64_t> Service::delete_subject_by_document(const Caller& c, const std::string& id_number,
+                                                         const std::string& mrz) {
+  if (c.role != Role::kAdmin) return forbidden();
+  auto h = subject_hash(id_number, mrz);
+  if (!h) return h.error();
+  return store_.delete_subject(c.operator_id, *h, c.key_id);
+}
+
+Result<std::int64_t> Service::clear_locks(const Caller& c, const std::string& id_number, const std::string& mrz) {
+  if (c.role != Role::kAdmin) return forbidden();
+  auto h = subject_hash(id_number, mrz);
+  if (!h) return h.error();
+  return clear_subject_locks(store_, c.operator_id, *h, c.key_id);
+}
+
 Result<std::vector<ReviewRecord>> Service::list_reviews(const Caller& c, const std::string& status) {
   if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  if (status != "open" && status != "resolved" && !status.empty())
+    return make_error(Reason::kBadRequest, "status must be open or resolved");
   return store_.list_reviews(c.operator_id, status);
 }
 
@@ -390,6 +517,19 @@ Result<std::vector<AuditEntry>> Service::audit(const Caller& c, std::int64_t aft
 Result<ChainCheck> Service::verify_audit(const Caller& c) {
   if (c.role != Role::kAuditor && c.role != Role::kAdmin) return forbidden();
   return store_.verify_audit();
+}
+
+Result<ChainCheck> Service::verify_operator_audit(const Caller& c) {
+  if (c.role != Role::kAuditor && c.role != Role::kAdmin) return forbidden();
+  std::vector<AuditEntry> all;
+  for (std::int64_t after = 0;;) {
+    auto page = store_.list_audit(c.operator_id, after, 1000);
+    if (!page) return page.error();
+    if (page->empty()) break;
+    after = page->back().seq;
+    all.insert(all.end(), page->begin(), page->end());
+  }
+  return registry_detail::verify_operator_chain(all);
 }
 
 Result<std::int64_t> Service::delete_subject(const Caller& c, const std::string& session_id) {

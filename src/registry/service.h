@@ -29,6 +29,9 @@ namespace simkyc {
 struct ServiceConfig {
   int number_limit = 5;                       // active numbers per ID per operator
   std::int64_t session_ttl_s = 900;           // a session expires this long after it starts
+  // A PASS registers numbers (for its own ID only) this long after the decision (or the review
+  // resolution), and never longer than session_ttl_s after it (issue 14).
+  std::int64_t registration_window_s = 600;
   std::map<std::string, double> channel_fmr = {{"counter", 1e-4}, {"online", 1e-5}};
   double review_fmr = 1e-3;                   // scores between this threshold and PASS go to REVIEW
   int guardian_age = 16;                      // below this age ...
@@ -58,7 +61,8 @@ struct DocumentInput {
 
 struct DocumentOutcome {
   std::string kind;                     // "cn_resident_id", "passport", ...
-  bool valid = false, expired = false, minor = false;
+  bool valid = false, expired = false, minor = false;   // minor: under 18 (as `document check`)
+  bool needs_guardian = false;          // document::needs_guardian(age, guardian_age)
   std::optional<int> age;
   std::vector<Reason> reasons;          // portrait quality reasons (usable, but noted)
   std::map<std::string, double> timings_ms;   // per pipeline stage
@@ -103,7 +107,11 @@ class Service {
   // Errors: kBadRequest (channel), kForbidden, kNotFound (reverify number unknown).
   Result<SessionRecord> start_session(const Caller& c, const std::string& channel, const std::string& device_id,
                                       const std::string& reverify_number = "");
+  // Idempotent: a second consent on the same session writes nothing.
   Status record_consent(const Caller& c, const std::string& session_id, const std::string& version);
+  // Records that the customer refused (audit "consent.refuse"); the session cannot go on.
+  // Errors: kBadRequest when consent was already given (start a new session instead).
+  Status refuse_consent(const Caller& c, const std::string& session_id, const std::string& version);
   // Checks the document and finds one usable face in its portrait.  Requires consent first.
   // Errors: kConsentRequired, kSessionExpired, kSessionDecided, kNotFound, kDocumentInvalid,
   //   kDocumentExpired / kMinorNeedsGuardian (when configured to refuse), kNoFace,
@@ -125,6 +133,21 @@ class Service {
   Result<NumberView> register_number(const Caller& c, const std::string& session_id, const std::string& phone);
   // The numbers registered to the session's ID at this operator.  Requires a PASSed session.
   Result<std::vector<NumberView>> list_numbers(const Caller& c, const std::string& session_id);
+  // Releases one of the operator's active numbers (clerk or admin of that operator; audited).
+  // Errors: kNotFound (not an active registration of this operator).
+  Status release_number(const Caller& c, const std::string& registration_id);
+
+  // Admin, addressed by the document (resident ID number or MRZ, as at the document step).
+  // Errors: kForbidden, kBadRequest (neither given), kDocumentInvalid.
+  struct SubjectNumber {
+    NumberView number;
+    bool active = true;
+  };
+  Result<std::vector<SubjectNumber>> numbers_of_subject(const Caller& c, const std::string& id_number,
+                                                        const std::string& mrz);
+  Result<std::int64_t> delete_subject_by_document(const Caller& c, const std::string& id_number, const std::string& mrz);
+  // Clears the failed-attempt locks of this ID (on every device), audited as "lock.clear".
+  Result<std::int64_t> clear_locks(const Caller& c, const std::string& id_number, const std::string& mrz);
 
   // Review queue (clerk or admin).
   Result<std::vector<ReviewRecord>> list_reviews(const Caller& c, const std::string& status);
@@ -134,6 +157,8 @@ class Service {
   // Auditor.
   Result<std::vector<AuditEntry>> audit(const Caller& c, std::int64_t after_seq, int limit);
   Result<ChainCheck> verify_audit(const Caller& c);
+  // The caller's operator chain (op_seq, op_hash; registry_detail::verify_operator_chain).
+  Result<ChainCheck> verify_operator_audit(const Caller& c);
   // Admin: deletes everything about the session's ID holder at this operator.
   Result<std::int64_t> delete_subject(const Caller& c, const std::string& session_id);
 
@@ -148,6 +173,10 @@ class Service {
   void release(std::unique_ptr<FaceAnalyzer> a);
   Result<SessionRecord> open_session(const Caller& c, const std::string& session_id, bool require_consent);
   bool locked(const std::string& scope);
+  // kRateLimited (with retry_after_s) when this ID is locked, or this device for this ID.
+  Status check_locks(const std::string& operator_id, const std::string& id_hash, const std::string& device);
+  // The keyed hash of a document's identity ("CN:<number>" or "<state>:<document number>").
+  Result<std::string> subject_hash(const std::string& id_number, const std::string& mrz);
   void count_failure(const std::string& scope);
   // Liveness of one live capture (service_liveness.cpp).
   Result<LivenessOutcome> check_liveness(const SessionRecord& s, const cv::Mat& live, const FaceAnalysis& fa,
@@ -163,6 +192,15 @@ class Service {
   std::unique_ptr<FaceAnalyzer> prototype_;
   std::shared_ptr<LivenessEngine> liveness_;
 };
+
+// The keyed hash the store knows a document holder by: "CN:<number>" for a resident ID number,
+// "<issuing state>:<document number>" for an MRZ.  Errors: kBadRequest (neither), kDocumentInvalid.
+Result<std::string> document_subject_hash(const Vault& vault, const std::string& id_number, const std::string& mrz,
+                                          std::int64_t now);
+// Clears every failed-attempt lock and count of this holder at the operator (all devices), with one
+// "lock.clear" audit entry by `actor`.  Used by the admin route and `simkyc locks clear`.
+Result<std::int64_t> clear_subject_locks(Store& store, const std::string& operator_id, const std::string& id_hash,
+                                         const std::string& actor);
 
 // Normalises a phone number to E.164 ("+" and 8-15 digits; spaces, dashes and brackets dropped).
 std::optional<std::string> normalize_phone(std::string_view input);

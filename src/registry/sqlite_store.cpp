@@ -331,6 +331,15 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql"},
+    // Issue 14: each operator's own gap-free sequence and hash chain (see store.h, AuditEntry).
+    // Entries from before keep their operator sequence numbers but have no operator hash.
+    {2, R"sql(
+ALTER TABLE audit ADD COLUMN op_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN op_prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN op_hash TEXT NOT NULL DEFAULT '';
+UPDATE audit SET op_seq = (SELECT COUNT(*) FROM audit a WHERE a.operator_id = audit.operator_id AND a.seq <= audit.seq);
+CREATE INDEX audit_operator_seq ON audit(operator_id, op_seq);
+)sql"},
 };
 
 void migrate(Conn& c) {
@@ -422,7 +431,8 @@ ReviewRecord read_review(const Stmt& st) {
   return r;
 }
 
-constexpr const char* kAuditCols = "seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash";
+constexpr const char* kAuditCols =
+    "seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash, op_seq, op_prev_hash, op_hash";
 
 AuditEntry read_audit(const Stmt& st) {
   AuditEntry e;
@@ -435,6 +445,9 @@ AuditEntry read_audit(const Stmt& st) {
   e.details_json = st.text(6);
   e.prev_hash = st.text(7);
   e.hash = st.text(8);
+  e.op_seq = st.i64(9);
+  e.op_prev_hash = st.text(10);
+  e.op_hash = st.text(11);
   return e;
 }
 
@@ -454,9 +467,22 @@ AuditEntry append_audit_tx(Conn& c, AuditEntry e) {
   if (e.ts == 0) e.ts = now_seconds();
   if (e.details_json.empty()) e.details_json = "{}";
   e.hash = registry_detail::audit_entry_hash(e.prev_hash, e);
-  Stmt(c, "INSERT INTO audit (seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind_all(e.seq, e.ts, e.operator_id, e.actor, e.action, e.subject, e.details_json, e.prev_hash, e.hash)
+  // The operator's chain: its last entry, in the same write transaction.
+  e.op_seq = 1;
+  e.op_prev_hash = kGenesisHash;
+  {
+    Stmt st(c, "SELECT op_seq, op_hash FROM audit WHERE operator_id = ? ORDER BY seq DESC LIMIT 1");
+    st.bind_all(e.operator_id);
+    if (st.step()) {
+      e.op_seq = st.i64(0) + 1;
+      if (!st.text(1).empty()) e.op_prev_hash = st.text(1);
+    }
+  }
+  e.op_hash = registry_detail::audit_operator_hash(e.op_prev_hash, e);
+  Stmt(c, "INSERT INTO audit (seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash, "
+          "op_seq, op_prev_hash, op_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind_all(e.seq, e.ts, e.operator_id, e.actor, e.action, e.subject, e.details_json, e.prev_hash, e.hash,
+                e.op_seq, e.op_prev_hash, e.op_hash)
       .run();
   Stmt(c, "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1").bind_all(e.seq, e.hash).run();
   return e;
@@ -660,10 +686,15 @@ class SqliteStore final : public Store {
     return guard([&]() -> Status {
       auto c = pool_.acquire();
       Tx tx(*c, Tx::kWrite);
-      const auto n = Stmt(*c, "UPDATE sessions SET consent_at = ?, consent_version = ? WHERE id = ? AND operator_id = ?")
-                         .bind_all(at, version, session_id, operator_id)
-                         .run();
-      if (n == 0) fail(Reason::kNotFound, "no such session");
+      {
+        Stmt st(*c, "SELECT consent_at FROM sessions WHERE id = ? AND operator_id = ?");
+        st.bind_all(session_id, operator_id);
+        if (!st.step()) fail(Reason::kNotFound, "no such session");
+        if (!st.null(0)) return ok_status();   // already recorded: idempotent, no second entry
+      }
+      Stmt(*c, "UPDATE sessions SET consent_at = ?, consent_version = ? WHERE id = ? AND operator_id = ?")
+          .bind_all(at, version, session_id, operator_id)
+          .run();
       append_audit_tx(*c, audit(operator_id, actor, "consent", session_id, {{"version", version}, {"at", at}}));
       tx.commit();
       return ok_status();
@@ -784,6 +815,31 @@ class SqliteStore final : public Store {
     });
   }
 
+  Result<RegistrationRecord> release_registration(const std::string& operator_id, const std::string& registration_id,
+                                                  const std::string& actor, std::int64_t at) override {
+    return guard([&]() -> Result<RegistrationRecord> {
+      auto c = pool_.acquire();
+      Tx tx(*c, Tx::kWrite);
+      RegistrationRecord r;
+      {
+        Stmt st(*c, sql("SELECT ", kRegistrationCols,
+                        " FROM registrations WHERE id = ? AND operator_id = ? AND active = 1").c_str());
+        st.bind_all(registration_id, operator_id);
+        if (!st.step()) fail(Reason::kNotFound, "no active registration with this id");
+        r = read_registration(st);
+      }
+      Stmt(*c, "UPDATE registrations SET active = 0 WHERE id = ? AND operator_id = ?")
+          .bind_all(registration_id, operator_id)
+          .run();
+      r.active = false;
+      AuditEntry e = audit(operator_id, actor, "registration.release", r.id, {{"session_id", r.session_id}});
+      e.ts = at;
+      append_audit_tx(*c, e);
+      tx.commit();
+      return r;
+    });
+  }
+
   Result<std::vector<ReviewRecord>> list_reviews(const std::string& operator_id, const std::string& status) override {
     return guard([&]() -> Result<std::vector<ReviewRecord>> {
       auto c = pool_.acquire();
@@ -822,13 +878,14 @@ class SqliteStore final : public Store {
           .bind_all(r.status, r.resolution, r.comment, r.resolved_by, r.resolved_at, r.id, operator_id)
           .run();
       // The session's decision becomes the reviewer's, so a session resolved to PASS can register.
-      Stmt(*c, "UPDATE sessions SET decision = ? WHERE id = ? AND operator_id = ? AND decision = 'REVIEW'")
-          .bind_all(resolution, r.session_id, operator_id)
+      Stmt(*c, "UPDATE sessions SET decision = ?, decided_at = ? WHERE id = ? AND operator_id = ? AND decision = 'REVIEW'")
+          .bind_all(resolution, *r.resolved_at, r.session_id, operator_id)
           .run();
-      // The comment is free text a person typed (it may name someone): not in the audit log.
+      // The comment is the reviewer's reason, which an auditor must be able to read (issue 14);
+      // reviewers are told not to write personal data into it (docs/service.md).
       append_audit_tx(*c, audit(operator_id, actor, "review.resolve", r.id,
                                 {{"session_id", r.session_id}, {"resolution", resolution},
-                                 {"has_comment", !comment.empty()}}));
+                                 {"comment", comment}}));
       tx.commit();
       return r;
     });
@@ -848,6 +905,31 @@ class SqliteStore final : public Store {
       Stmt st(*c, "SELECT COUNT(*) FROM failures WHERE scope = ? AND at >= ?");
       st.bind_all(scope, since);
       return st.step() ? st.i64(0) : std::int64_t{0};
+    });
+  }
+
+  Result<std::optional<std::int64_t>> last_failure(const std::string& scope) override {
+    return guard([&]() -> Result<std::optional<std::int64_t>> {
+      auto c = pool_.acquire();
+      Stmt st(*c, "SELECT MAX(at) FROM failures WHERE scope = ?");
+      st.bind_all(scope);
+      return st.step() ? st.opt_i64(0) : std::optional<std::int64_t>();
+    });
+  }
+
+  Result<std::int64_t> clear_failures(const std::string& operator_id, const std::vector<std::string>& scope_prefixes,
+                                      const std::string& subject, const std::string& actor) override {
+    return guard([&]() -> Result<std::int64_t> {
+      auto c = pool_.acquire();
+      Tx tx(*c, Tx::kWrite);
+      std::int64_t n = 0;
+      for (const auto& p : scope_prefixes) {
+        require(!p.empty(), "scope prefix must not be empty");
+        n += Stmt(*c, "DELETE FROM failures WHERE substr(scope, 1, length(?1)) = ?1").bind_all(p).run();
+      }
+      append_audit_tx(*c, audit(operator_id, actor, "lock.clear", subject, {{"events", n}}));
+      tx.commit();
+      return n;
     });
   }
 

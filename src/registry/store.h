@@ -90,6 +90,11 @@ struct AuditEntry {
   std::string subject;            // session id, registration id, key id, or an id hash
   std::string details_json;       // no plaintext personal data
   std::string prev_hash, hash;    // hex; hash = H(prev_hash || canonical fields)
+  // The operator's own chain (issue 14): op_seq is 1, 2, 3, ... per operator_id with no gaps, and
+  // op_hash = H(op_prev_hash || canonical fields || op_seq), op_prev_hash the operator's previous
+  // op_hash (64 zeros for its first).  Entries written before schema 2 have op_hash "".
+  std::int64_t op_seq = 0;
+  std::string op_prev_hash, op_hash;
 };
 
 struct ChainCheck {
@@ -123,6 +128,8 @@ class Store {
   virtual Status create_session(const SessionRecord& s) = 0;
   virtual Result<std::optional<SessionRecord>> get_session(const std::string& operator_id,
                                                            const std::string& id) = 0;
+  // Idempotent: when the session already has a consent record, nothing is written (no second
+  // audit entry).
   virtual Status record_consent(const std::string& operator_id, const std::string& session_id,
                                 const std::string& version, std::int64_t at, const std::string& actor) = 0;
   virtual Status save_document(const SessionRecord& s) = 0;   // id_hash, id_sealed, document_json, template_sealed
@@ -140,9 +147,16 @@ class Store {
                                                                      const std::string& id_hash) = 0;
   virtual Result<std::optional<RegistrationRecord>> find_registration_by_number(
       const std::string& operator_id, const std::string& number_hash) = 0;
+  // Releases an active registration of this operator (active = 0), with a "registration.release"
+  // audit entry.  Errors: kNotFound (no ACTIVE registration with this id at the operator).
+  virtual Result<RegistrationRecord> release_registration(const std::string& operator_id,
+                                                          const std::string& registration_id,
+                                                          const std::string& actor, std::int64_t at) = 0;
 
   // Review queue.  Errors: kNotFound, kReviewResolved.  resolve_review also sets the session's
-  // decision from REVIEW to the resolution (PASS or FAIL), in the same transaction.
+  // decision from REVIEW to the resolution (PASS or FAIL) and its decided_at to `at` (the
+  // registration window of a reviewed PASS starts at the resolution), in the same transaction;
+  // its audit entry carries the comment.
   virtual Result<std::vector<ReviewRecord>> list_reviews(const std::string& operator_id,
                                                          const std::string& status) = 0;
   virtual Result<ReviewRecord> resolve_review(const std::string& operator_id, const std::string& review_id,
@@ -152,6 +166,14 @@ class Store {
   // Failed-attempt counting for rate limits (scope: "device:<id>" or "id:<hash>").
   virtual Status record_failure(const std::string& scope, std::int64_t at) = 0;
   virtual Result<std::int64_t> count_failures(const std::string& scope, std::int64_t since) = 0;
+  // The time of the latest event recorded for exactly this scope (nullopt: none).
+  virtual Result<std::optional<std::int64_t>> last_failure(const std::string& scope) = 0;
+  // Deletes every event whose scope starts with one of `scope_prefixes` and appends one
+  // "lock.clear" audit entry (operator_id, actor, subject, the count) in the same transaction.
+  // Ensures: the number of events deleted.
+  virtual Result<std::int64_t> clear_failures(const std::string& operator_id,
+                                              const std::vector<std::string>& scope_prefixes,
+                                              const std::string& subject, const std::string& actor) = 0;
 
   // Privacy.  delete_subject removes every session, template and registration of id_hash at the
   // operator and leaves one audit entry.  purge deletes what is past retention.

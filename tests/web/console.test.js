@@ -107,7 +107,7 @@ async function main() {
   const config = path.join(tmp, 'config.json');
   // The thresholds the API tests use (tests/test_api.cpp): the camera frame is a re-encoded copy.
   fs.writeFileSync(config, JSON.stringify({ channel_fmr: { counter: 1e-3, online: 1e-4 }, review_fmr: 1e-2 }));
-  const key = JSON.parse(execFileSync(args.simkyc, ['keys', 'create', '--store', store, '--operator', 'web-test', '--role', 'clerk', '--json'],
+  const key = JSON.parse(execFileSync(args.simkyc, ['keys', 'create', '--create', '--store', store, '--operator', 'web-test', '--role', 'clerk', '--json'],
     { encoding: 'utf8' })).key;
   assert.match(key, /^sk_/);
   const base = await startServer(store, config);
