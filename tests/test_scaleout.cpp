@@ -276,6 +276,10 @@ TEST(ScaleOutPostgres, ThreeServersKeepTheLimitAndOneAuditChain) {
   EXPECT_TRUE(v.value("ok", false)) << v.dump();
   // key.create + (decision per seeded session) + one entry per registration.
   EXPECT_EQ(v.value("entries", 0), 1 + kIds * kPerId + kIds * kLimit) << v.dump();
+  // purge takes the URL too (nothing is past retention yet).
+  const auto purge = simkyc::test::run(bin() + " purge --store '" + store + "' --json 2>&1");
+  EXPECT_EQ(purge.code, 0) << purge.out;
+  EXPECT_EQ(json::parse(purge.out, nullptr, false).value("sessions", -1), 0) << purge.out;
   fs::remove_all(dir);
 }
 

@@ -845,3 +845,21 @@ TEST_P(StoreTest, AuditAppendsStayChainedUnderConcurrency) {
   EXPECT_TRUE(c.ok) << c.problem;
   EXPECT_EQ(c.entries, 160);
 }
+
+TEST(StoreLocation, PostgresUrlsAreRecognisedAndRedacted) {
+  EXPECT_TRUE(is_postgres_url("postgres://u@h/db"));
+  EXPECT_TRUE(is_postgres_url("postgresql://u@h:5432/db?sslmode=require"));
+  EXPECT_FALSE(is_postgres_url("/var/lib/simkyc/simkyc.db"));
+  EXPECT_FALSE(is_postgres_url("postgres.db"));
+  EXPECT_EQ(redact_location("postgresql://simkyc:s3cret@db:5432/simkyc"), "postgresql://simkyc:***@db:5432/simkyc");
+  EXPECT_EQ(redact_location("postgres://u@h/db?sslmode=require&password=s3cret&x=1"),
+            "postgres://u@h/db?sslmode=require&password=***&x=1");
+  EXPECT_EQ(redact_location("/tmp/a:b@c.db"), "/tmp/a:b@c.db");   // a file path is left alone
+  // An unreachable database is a clear error (nothing listens on port 1), not a hang or a crash.
+  auto st = simkyc::open_store("postgresql://simkyc@127.0.0.1:1/simkyc?connect_timeout=2");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().reason, Reason::kStoreUnavailable) << st.error().describe();
+  auto bad = simkyc::open_store("postgresql://simkyc@127.0.0.1:1/simkyc?pool_size=0");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().reason, Reason::kConfigError);
+}
