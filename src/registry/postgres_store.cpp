@@ -415,6 +415,15 @@ CREATE TABLE audit_head (
 INSERT INTO audit_head (id, seq, hash)
   VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
 )sql"},
+    // Issue 14: each operator's own gap-free sequence and hash chain (see store.h, AuditEntry).
+    // Entries from before keep their operator sequence numbers but have no operator hash.
+    {2, R"sql(
+ALTER TABLE audit ADD COLUMN op_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN op_prev_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN op_hash TEXT NOT NULL DEFAULT '';
+UPDATE audit SET op_seq = (SELECT COUNT(*) FROM audit a WHERE a.operator_id = audit.operator_id AND a.seq <= audit.seq);
+CREATE INDEX audit_operator_seq ON audit(operator_id, op_seq);
+)sql"},
 };
 
 void migrate(pqxx::connection& c) {
@@ -504,7 +513,8 @@ ReviewRecord read_review(const pqxx::row& row) {
   return r;
 }
 
-constexpr const char* kAuditCols = "seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash";
+constexpr const char* kAuditCols =
+    "seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash, op_seq, op_prev_hash, op_hash";
 
 AuditEntry read_audit(const pqxx::row& r) {
   AuditEntry e;
@@ -517,6 +527,9 @@ AuditEntry read_audit(const pqxx::row& r) {
   e.details_json = text(r, 6);
   e.prev_hash = text(r, 7);
   e.hash = text(r, 8);
+  e.op_seq = i64(r, 9);
+  e.op_prev_hash = text(r, 10);
+  e.op_hash = text(r, 11);
   return e;
 }
 
@@ -538,9 +551,23 @@ AuditEntry append_audit_tx(Tx& tx, AuditEntry e) {
   if (e.ts == 0) e.ts = now_seconds();
   if (e.details_json.empty()) e.details_json = "{}";
   e.hash = registry_detail::audit_entry_hash(e.prev_hash, e);
-  tx.exec_params("INSERT INTO audit (seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                 e.seq, e.ts, e.operator_id, e.actor, e.action, e.subject, e.details_json, e.prev_hash, e.hash);
+  // The operator's chain: its last entry.  The head's row lock above queues every appender, and
+  // this statement (READ COMMITTED) sees what the one before committed.
+  e.op_seq = 1;
+  e.op_prev_hash = registry_detail::kGenesisHash;
+  {
+    const auto last = tx.exec_params("SELECT op_seq, op_hash FROM audit WHERE operator_id = $1 ORDER BY seq DESC LIMIT 1",
+                                     e.operator_id);
+    if (!last.empty()) {
+      e.op_seq = i64(last[0], 0) + 1;
+      if (!text(last[0], 1).empty()) e.op_prev_hash = text(last[0], 1);
+    }
+  }
+  e.op_hash = registry_detail::audit_operator_hash(e.op_prev_hash, e);
+  tx.exec_params("INSERT INTO audit (seq, ts, operator_id, actor, action, subject, details_json, prev_hash, hash, "
+                 "op_seq, op_prev_hash, op_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 e.seq, e.ts, e.operator_id, e.actor, e.action, e.subject, e.details_json, e.prev_hash, e.hash,
+                 e.op_seq, e.op_prev_hash, e.op_hash);
   tx.exec_params("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", e.seq, e.hash);
   return e;
 }
@@ -672,10 +699,12 @@ class PostgresStore final : public Store {
                         std::int64_t at, const std::string& actor) override {
     return guard([&]() -> Status {
       write([&](Tx& tx) {
-        const auto res = tx.exec_params(
-            "UPDATE sessions SET consent_at = $1, consent_version = $2 WHERE id = $3 AND operator_id = $4", at, version,
-            session_id, operator_id);
-        if (res.affected_rows() == 0) fail(Reason::kNotFound, "no such session");
+        const auto cur = tx.exec_params("SELECT consent_at FROM sessions WHERE id = $1 AND operator_id = $2 FOR UPDATE",
+                                        session_id, operator_id);
+        if (cur.empty()) fail(Reason::kNotFound, "no such session");
+        if (!cur[0][0].is_null()) return;   // already recorded: idempotent, no second entry
+        tx.exec_params("UPDATE sessions SET consent_at = $1, consent_version = $2 WHERE id = $3 AND operator_id = $4",
+                       at, version, session_id, operator_id);
         append_audit_tx(tx, audit(operator_id, actor, "consent", session_id, {{"version", version}, {"at", at}}));
       });
       return ok_status();
@@ -791,6 +820,27 @@ class PostgresStore final : public Store {
     });
   }
 
+  Result<RegistrationRecord> release_registration(const std::string& operator_id, const std::string& registration_id,
+                                                  const std::string& actor, std::int64_t at) override {
+    return guard([&]() -> Result<RegistrationRecord> {
+      return write([&](Tx& tx) -> RegistrationRecord {
+        const auto res = tx.exec_params(sql("SELECT ", kRegistrationCols,
+                                            " FROM registrations WHERE id = $1 AND operator_id = $2 AND active = 1 "
+                                            "FOR UPDATE"),
+                                        registration_id, operator_id);
+        if (res.empty()) fail(Reason::kNotFound, "no active registration with this id");
+        RegistrationRecord r = read_registration(res[0]);
+        tx.exec_params("UPDATE registrations SET active = 0 WHERE id = $1 AND operator_id = $2", registration_id,
+                       operator_id);
+        r.active = false;
+        AuditEntry e = audit(operator_id, actor, "registration.release", r.id, {{"session_id", r.session_id}});
+        e.ts = at;
+        append_audit_tx(tx, e);
+        return r;
+      });
+    });
+  }
+
   Result<std::vector<ReviewRecord>> list_reviews(const std::string& operator_id, const std::string& status) override {
     return guard([&]() -> Result<std::vector<ReviewRecord>> {
       return read([&](Tx& tx) {
@@ -826,12 +876,13 @@ class PostgresStore final : public Store {
                        "resolved_at = $5 WHERE id = $6 AND operator_id = $7",
                        r.status, r.resolution, r.comment, r.resolved_by, r.resolved_at, r.id, operator_id);
         // The session's decision becomes the reviewer's, so a session resolved to PASS can register.
-        tx.exec_params("UPDATE sessions SET decision = $1 WHERE id = $2 AND operator_id = $3 AND decision = 'REVIEW'",
-                       resolution, r.session_id, operator_id);
-        // The comment is free text a person typed (it may name someone): not in the audit log.
+        tx.exec_params("UPDATE sessions SET decision = $1, decided_at = $2 WHERE id = $3 AND operator_id = $4 AND "
+                       "decision = 'REVIEW'",
+                       resolution, *r.resolved_at, r.session_id, operator_id);
+        // The comment is the reviewer's reason, which an auditor must be able to read (issue 14);
+        // reviewers are told not to write personal data into it (docs/service.md).
         append_audit_tx(tx, audit(operator_id, actor, "review.resolve", r.id,
-                                  {{"session_id", r.session_id}, {"resolution", resolution},
-                                   {"has_comment", !comment.empty()}}));
+                                  {{"session_id", r.session_id}, {"resolution", resolution}, {"comment", comment}}));
         return r;
       });
     });
@@ -848,6 +899,26 @@ class PostgresStore final : public Store {
     return guard([&]() -> Result<std::int64_t> {
       return read([&](Tx& tx) {
         return i64(tx.exec_params("SELECT COUNT(*) FROM failures WHERE scope = $1 AND at >= $2", scope, since)[0], 0);
+      });
+    });
+  }
+
+  Result<std::optional<std::int64_t>> last_failure(const std::string& scope) override {
+    return guard([&]() -> Result<std::optional<std::int64_t>> {
+      return read([&](Tx& tx) { return opt_i64(tx.exec_params("SELECT MAX(at) FROM failures WHERE scope = $1", scope)[0], 0); });
+    });
+  }
+
+  Result<std::int64_t> clear_failures(const std::string& operator_id, const std::vector<std::string>& scope_prefixes,
+                                      const std::string& subject, const std::string& actor) override {
+    return guard([&]() -> Result<std::int64_t> {
+      for (const auto& p : scope_prefixes) require(!p.empty(), "scope prefix must not be empty");
+      return write([&](Tx& tx) -> std::int64_t {
+        std::int64_t n = 0;
+        for (const auto& p : scope_prefixes)
+          n += tx.exec_params("DELETE FROM failures WHERE left(scope, length($1)) = $1", p).affected_rows();
+        append_audit_tx(tx, audit(operator_id, actor, "lock.clear", subject, {{"events", n}}));
+        return n;
       });
     });
   }
