@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "policy/verifier.h"
 #include "test_helpers.h"
 
 using nlohmann::json;
@@ -126,7 +127,7 @@ TEST(Cli, EvalPairListJsonPlotAndCalibrate) {
   EXPECT_EQ(c.code, 0);
   std::ifstream t(dir / "t.json");
   const json table = json::parse(t, nullptr, false);
-  EXPECT_EQ(table["model"], "dlib_resnet_v1");
+  EXPECT_EQ(table["model"], simkyc::kDecisionEmbedder);   // eval/calibrate measure what decides by default
   EXPECT_TRUE(table["points"].empty());
   fs::remove_all(dir);
 }

@@ -201,7 +201,7 @@ TEST_P(ShippedFusion, LoadsVerifiesAndSeparatesRealPairs) {
   EXPECT_GE(jolie, *t3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fusion, ShippedFusion, ::testing::Values("fusion_v1", "fusion_z_v1"));
+INSTANTIATE_TEST_SUITE_P(Fusion, ShippedFusion, ::testing::Values("fusion_v1", "fusion_z_v1", "fusion_fr_mfn_v1"));
 
 }  // namespace
 }  // namespace simkyc

@@ -34,7 +34,7 @@ const pct = (x) => (100 * x).toFixed(2) + '%';
 let md = `# Accuracy\n\nMade by \`bash tools/accuracy.sh\` (each row is \`simkyc eval ... --json\`) on ${new Date().toISOString().slice(0, 10)}.\n`;
 md += `Data: \`${data.replace(/.*\/shared\//, '../shared/')}\`. Models: ` +
   Object.entries(manifest.packages).map(([n, p]) => `npm \`${n}\` ${p.version}`).join(', ') +
-  `; descriptor \`dlib_resnet_v1\` (cosine similarity), detector dlib HOG with MMOD fallback.\n\n`;
+  `; descriptor \`${JSON.parse(fs.readFileSync(`${tmp}/${sets[0].split('|')[0]}.json`, 'utf8')).model}\` (the decision default; cosine similarity), detector dlib HOG with MMOD fallback.\n\n`;
 md += 'TAR at a FAR is measured at the threshold that reaches that FAR on the set itself; "n/s" means the set has too few impostor pairs to measure that FAR (fewer than 1/FAR).\n\n';
 md += '| set | images | FTE | genuine pairs | impostor pairs | EER | TAR @ FAR 1e-2 | TAR @ 1e-3 | TAR @ 1e-4 | best accuracy |\n|---|---|---|---|---|---|---|---|---|---|\n';
 for (const s of sets) {
@@ -53,6 +53,8 @@ for (const s of sets) {
   const cell = (p, f) => p ? `${p.fmr_reached.toExponential(2)} | ${(p.fmr_reached / f).toFixed(2)} | ${p.tar.toFixed(4)}` : 'n/a | n/a | n/a';
   md += `| ${n} | ${j.pairs.impostor} | ${cell(a, 1e-3)} | ${cell(b, 1e-4)} |\n`;
 }
+md += '\n## Straight-through rate (service defaults)\n\nGenuine pairs that PASS / go to REVIEW / FAIL and impostor pairs that PASS with `simkyc serve`\'s defaults (counter: PASS at FMR 1e-4, online: 1e-5; REVIEW from the 1e-3 threshold or on a quality problem); `simkyc eval --json` (`straight_through`).\n\n';
+md += require('child_process').execFileSync('node', [require('path').join(require('path').dirname(manifestPath), '../tools/fusion/straight_through.js'), ...sets.map((s) => { const n = s.split('|')[0]; return `${n}=${tmp}/${n}.json`; })]).toString();
 md += '\n## Quality routed to REVIEW\n\nPairs in which either face fails a quality check (small, blurred, turned, dark, several faces) go to a clerk instead of PASS/FAIL. At the shipped 1e-3 threshold: TAR and FMR over all pairs, over the pairs decided automatically, and the share of pairs routed to review.\n\n';
 md += '| set | TAR all | FMR all | TAR routed | FMR routed | review rate (genuine) | review rate (impostor) |\n|---|---|---|---|---|---|---|\n';
 for (const s of sets) {

@@ -14,13 +14,16 @@
 #include "cli/progress.h"
 #include "face/batch.h"
 #include "match/evaluation.h"
+#include "policy/decision.h"
+#include "registry/service.h"
 
 namespace simkyc::cli {
 namespace {
 
 struct EvalArgs {
   std::string pairs, folders, plot, calibration_out, calibration;
-  std::string embedder = "dlib_resnet_v1", detector = "hog+mmod";   // backends (issue 6)
+  // The decision embedder by default (issue 11: one command measures what ships), detector as issue 6.
+  std::string embedder = kDecisionEmbedder, detector = "hog+mmod";
   bool json = false;
   int threads = 0;
   std::vector<double> fars = {1e-2, 1e-3, 1e-4};
@@ -153,7 +156,7 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
   if (!a.calibration_out.empty()) {
     CalibrationTable t = make_calibration(s->model, s->genuine, s->impostor, {1e-2, 1e-3, 1e-4, 1e-5});
     t.data = s->data;
-    t.command = "simkyc calibrate " + (a.embedder == "dlib_resnet_v1" ? "" : "--embedder " + a.embedder + " ") +
+    t.command = "simkyc calibrate --embedder " + a.embedder + " " +
                 (a.folders.empty() ? a.pairs : "--folders " + a.folders);
     t.created = today();
     std::ofstream f(a.calibration_out);
@@ -193,22 +196,62 @@ int run_eval(const Context& ctx, const EvalArgs& a) {
                        {"review_rate_impostor", flagged_share(s->impostor_flagged)}}}});
     }
   }
+  // Straight-through rate (issue 11): what the service's policy (src/policy/decision.h) decides for
+  // each pair with the shipped defaults: PASS at the channel's FMR (counter 1e-4, online 1e-5),
+  // REVIEW between that and the 1e-3 review threshold or when either face fails a quality check,
+  // FAIL below (liveness and document rules aside).  Pairs with a face not found count as FAIL.
+  nlohmann::json straight = nlohmann::json::object();
+  if (table && table_fits(*table, s->model)) {
+    const ServiceConfig defaults;   // simkyc serve's defaults
+    auto review_t = table->threshold_for(defaults.review_fmr);
+    for (const auto& [channel, fmr] : defaults.channel_fmr) {
+      auto pass_t = table->threshold_for(fmr);
+      if (!pass_t || !review_t) continue;
+      PolicyConfig pc;
+      pc.target_fmr = fmr;
+      pc.review_fmr = std::max(defaults.review_fmr, fmr);
+      auto shares = [&](const std::vector<float>& v, const std::vector<bool>& flagged) {
+        double n[3] = {0, 0, 0};
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          MatchInput mi;
+          if (flagged[i]) mi.live_quality = {Reason::kQualityReview};
+          mi.score = v[i];
+          mi.pass_threshold = *pass_t;
+          mi.review_threshold = std::min(*pass_t, *review_t);
+          n[static_cast<int>(decide(mi, pc).decision)] += 1;
+        }
+        const double total = std::max<double>(1, static_cast<double>(v.size()));
+        return nlohmann::json{{"pass", n[0] / total}, {"review", n[1] / total}, {"fail", n[2] / total}};
+      };
+      straight[channel] = {{"target_fmr", fmr}, {"review_fmr", pc.review_fmr}, {"pass_threshold", *pass_t},
+                           {"review_threshold", std::min(*pass_t, *review_t)},
+                           {"genuine", shares(s->genuine, s->genuine_flagged)},
+                           {"impostor", shares(s->impostor, s->impostor_flagged)}};
+    }
+  }
   if (a.json) {
     auto j = metrics_json(*s, m);
     j["calibrated"] = {{"table", table ? table->data : ""}, {"points", ops}};
+    j["straight_through"] = straight;
     print_json(j);
   } else {
     print_metrics_text(*s, m);
     for (const auto& o : ops)
       std::cout << "at the calibrated threshold for FMR " << o["target_fmr"].get<double>() << ": FMR reached "
                 << o["fmr_reached"].get<double>() << ", TAR " << o["tar"].get<double>() << "\n";
+    for (const auto& [channel, st] : straight.items())
+      std::cout << "straight-through, " << channel << " (PASS at FMR " << st["target_fmr"].get<double>()
+                << ", REVIEW from " << st["review_fmr"].get<double>() << "): genuine PASS "
+                << st["genuine"]["pass"].get<double>() << " REVIEW " << st["genuine"]["review"].get<double>()
+                << " FAIL " << st["genuine"]["fail"].get<double>() << "; impostor PASS "
+                << st["impostor"]["pass"].get<double>() << "\n";
   }
   return 0;
 }
 
 void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
-  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, dlib_resnet_xnn_v1, faceres_v1, faceres_xnn_v1, mobilefacenet_v1, fusion_z_v1, fusion_v1)")
+  c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, dlib_resnet_xnn_v1, faceres_v1, faceres_xnn_v1, mobilefacenet_v1, fr_feature_v1, mfn_expo_v1, fusion_...; default: the one decisions are made with)")
       ->capture_default_str();
   c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, blazeface_xnn_v1, or a cascade FIRST+FALLBACK (hog+mmod, hog+blazeface)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")

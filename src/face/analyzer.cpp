@@ -22,6 +22,11 @@ Result<FaceAnalyzer> FaceAnalyzer::load(const std::filesystem::path& model_dir, 
   a.detector_ = std::move(det.value());
   a.landmarker_ = std::move(lm.value());
   a.embedder_ = std::move(emb.value());
+  if (cfg.arcface_points || a.embedder_->info().needs_arcface_points) {
+    auto lm68 = make_dlib_landmarker(model_dir, 68);
+    if (!lm68) return lm68.error();
+    a.landmarker68_ = std::move(lm68.value());
+  }
   return a;
 }
 
@@ -31,6 +36,7 @@ FaceAnalyzer FaceAnalyzer::clone() const {
   a.detector_ = detector_->clone();
   a.landmarker_ = landmarker_->clone();
   a.embedder_ = embedder_->clone();
+  if (landmarker68_) a.landmarker68_ = landmarker68_->clone();
   return a;
 }
 
@@ -50,6 +56,13 @@ Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
   fa.timings_ms["landmarks"] = sw.elapsed_ms();
   if (!lm) return lm.error();
   fa.landmarks = std::move(lm.value());
+  if (landmarker68_) {
+    sw.restart();
+    auto lm68 = landmarker68_->locate(bgr, fa.box);
+    fa.timings_ms["landmarks68"] = sw.elapsed_ms();
+    if (!lm68) return lm68.error();
+    fa.landmarks.arcface = arcface_points(*lm68);
+  }
 
   sw.restart();
   const ModelInfo info = embedder_->info();

@@ -22,16 +22,19 @@ struct AnalyzerConfig {
   // Faces narrower than this fraction of the main (largest) face are treated as background
   // and ignored; a larger second face gives MULTIPLE_FACES.
   float other_face_min_fraction = 0.5f;
+  // Also locate the 68-point landmarks and fill FaceAnalysis::landmarks.arcface even when the
+  // embedder does not need them (it does when its info().needs_arcface_points).
+  bool arcface_points = false;
 };
 
 struct FaceAnalysis {
   FaceBox box;                  // the main (largest) face
-  Landmarks landmarks;          // 5 points
+  Landmarks landmarks;          // 5 points (+ landmarks.arcface when the embedder or the config asks)
   FaceChip chip;                // aligned, padding 0.25: the embedder's size if it takes such chips, else 150 px
   QualityReport quality;        // quality.reasons may also hold kMultipleFaces
   Descriptor descriptor;        // empty when analyze() was asked not to embed
   int faces_found = 0;          // faces above the background size rule
-  std::map<std::string, double> timings_ms;   // "detect", "landmarks", "align", "quality", "embed"
+  std::map<std::string, double> timings_ms;   // "detect", "landmarks", "landmarks68", "align", "quality", "embed"
 };
 
 class FaceAnalyzer {
@@ -54,6 +57,7 @@ class FaceAnalyzer {
   AnalyzerConfig cfg_;
   std::unique_ptr<Detector> detector_;
   std::unique_ptr<Landmarker> landmarker_;
+  std::unique_ptr<Landmarker> landmarker68_;   // when ArcFace points are needed
   std::unique_ptr<Embedder> embedder_;
 };
 

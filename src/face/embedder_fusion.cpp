@@ -85,6 +85,8 @@ Result<std::unique_ptr<Embedder>> make_fusion_embedder(const std::filesystem::pa
   info.input_size = 150;   // not a chip size: the analyzer's quality chip
   info.dims = model->dims();
   info.chip = "face";
+  for (const auto& p : parts)
+    if (p->info().needs_arcface_points) info.needs_arcface_points = true;
   auto shared = std::make_shared<const FusionModel>(std::move(model.value()));
   return std::unique_ptr<Embedder>(std::make_unique<FusionEmbedder>(std::move(shared), std::move(parts), info));
 }

@@ -42,7 +42,7 @@ dlib::full_object_detection to_dlib(const Landmarks& lm) {
 
 class DlibLandmarker final : public Landmarker {
  public:
-  DlibLandmarker(dlib::shape_predictor sp, int n) : sp_(std::move(sp)), n_(n) {}
+  DlibLandmarker(std::shared_ptr<const dlib::shape_predictor> sp, int n) : sp_(std::move(sp)), n_(n) {}
   Result<Landmarks> locate(const cv::Mat& bgr, const FaceBox& box) override {
     cv::Mat gray;
     cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
@@ -50,7 +50,7 @@ class DlibLandmarker final : public Landmarker {
     const dlib::drectangle rect(box.rect.x, box.rect.y, box.rect.x + box.rect.width, box.rect.y + box.rect.height);
     Landmarks lm;
     try {
-      const auto shape = sp_(img, dlib::rectangle(std::lround(rect.left()), std::lround(rect.top()),
+      const auto shape = (*sp_)(img, dlib::rectangle(std::lround(rect.left()), std::lround(rect.top()),
                                                  std::lround(rect.right()), std::lround(rect.bottom())));
       for (unsigned long i = 0; i < shape.num_parts(); ++i)
         lm.points.emplace_back(static_cast<float>(shape.part(i).x()), static_cast<float>(shape.part(i).y()));
@@ -63,7 +63,9 @@ class DlibLandmarker final : public Landmarker {
   std::unique_ptr<Landmarker> clone() const override { return std::make_unique<DlibLandmarker>(*this); }
 
  private:
-  dlib::shape_predictor sp_;
+  // Shared by clones: the 68-point model is ~100 MB, and shape_predictor's operator() is const and
+  // keeps its state in locals (safe for concurrent calls).
+  std::shared_ptr<const dlib::shape_predictor> sp_;
   int n_;
 };
 
@@ -90,7 +92,8 @@ Result<std::unique_ptr<Landmarker>> make_dlib_landmarker(const std::filesystem::
   }
   if (static_cast<int>(sp.num_parts()) != num_points)
     return make_error(Reason::kModelError, "shape predictor has wrong number of points");
-  return std::unique_ptr<Landmarker>(std::make_unique<DlibLandmarker>(std::move(sp), num_points));
+  return std::unique_ptr<Landmarker>(
+      std::make_unique<DlibLandmarker>(std::make_shared<const dlib::shape_predictor>(std::move(sp)), num_points));
 }
 
 FaceChip align_face(const cv::Mat& bgr, const Landmarks& landmarks, int size, double padding) {

@@ -20,6 +20,10 @@ struct Landmarks {
   cv::Point2f left_eye() const;    // centre of the eye with the smaller x in the image
   cv::Point2f right_eye() const;   // centre of the eye with the larger x
   float inter_eye_distance() const;
+  // The 5 ArcFace points (image-left eye centre, image-right eye centre, nose tip, image-left and
+  // image-right mouth corners), in the order of arcface_template(); empty unless the analysis was
+  // asked for them (an embedder with chip "arcface"): they come from the 68-point landmarks.
+  std::vector<cv::Point2f> arcface;
 };
 
 struct FaceChip {
@@ -35,10 +39,15 @@ struct ModelInfo {
   int input_size = 0;      // chip side in pixels (embedders)
   int dims = 0;            // descriptor length (embedders)
   // Embedders: the chip they expect (see make_embedder_chip).  "aligned": align_face with
-  // chip_padding; "box": the detector box widened by box_margin of its side, stretched square.
+  // chip_padding; "box": the detector box widened by box_margin of its side, stretched square;
+  // "arcface": align_arcface on Landmarks::arcface (least-squares similarity onto the ArcFace
+  // 112x112 template).
   std::string chip = "aligned";
   double chip_padding = 0.25;
   double box_margin = 0.0;
+  // embed_face() needs Landmarks::arcface (the chip, or a fusion part's chip, is "arcface"): the
+  // analyzer then also runs the 68-point landmarker.
+  bool needs_arcface_points = false;
 };
 
 }  // namespace simkyc

@@ -15,11 +15,12 @@
 namespace simkyc {
 
 // The embedder decisions are made with unless configured otherwise (`simkyc verify`, `compare`,
-// `serve`, the load test): the z-score fusion of the dlib ResNet and faceres descriptors, chosen by
-// the cross-validated figures in docs/accuracy.md (issue 7); its calibration table is
-// models/calibration/fusion_z_v1.json.  AnalyzerConfig's own default (dlib_resnet_v1) stays the
-// measurement baseline of eval, bench and the liveness engine.
-inline constexpr const char* kDecisionEmbedder = "fusion_z_v1";
+// `serve`, the load test, and `eval` / `calibrate`, so that one command measures what ships): the
+// z-score fusion of the two ArcFace-chip networks fr_feature_v1 and mfn_expo_v1, chosen by the
+// cross-validated figures in docs/accuracy.md (issue 11; before it: fusion_z_v1, issue 7); its
+// calibration table is models/calibration/fusion_fr_mfn_v1.json.  AnalyzerConfig's own default
+// (dlib_resnet_v1) stays the baseline of bench and the liveness engine.
+inline constexpr const char* kDecisionEmbedder = "fusion_fr_mfn_v1";
 
 struct VerifierConfig {
   AnalyzerConfig analyzer;

@@ -299,7 +299,10 @@ Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::str
   s.id_hash = id_hash;
   s.id_sealed = vault_.seal(id_key, "id:" + s.id);
   s.document_json = doc.dump();
-  s.template_sealed = vault_.seal(json(fa->descriptor).dump(), "portrait:" + s.id);
+  // The template records the model that made it (issue 11): a service deciding with another
+  // model refuses it in submit_live instead of comparing descriptors of two models.
+  s.template_sealed = vault_.seal(json{{"model", prototype_->embedder_info().name}, {"descriptor", fa->descriptor}}.dump(),
+                                  "portrait:" + s.id);
   if (auto st = store_.save_document(s); !st) return st.error();
   return out;
 }
@@ -347,7 +350,20 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   if (!img) return img.error();
   auto portrait_json = vault_.open(s.template_sealed, "portrait:" + s.id);
   if (!portrait_json) return make_error(Reason::kInternal, "portrait template");
-  const Descriptor portrait = json::parse(*portrait_json).get<Descriptor>();
+  // A template made with another model (the default changed between document and live photo, or
+  // another instance decides with another model), or before templates recorded their model: the
+  // document must be submitted again (its portrait re-embedded), never compared across models.
+  const json tj = json::parse(*portrait_json, nullptr, false);
+  const std::string decides_with = prototype_->embedder_info().name;
+  if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_string() || !tj.contains("descriptor"))
+    return make_error(Reason::kDocumentRequired, "the stored portrait template records no model (made before templates "
+                                                 "did); submit the document again");
+  const std::string made_with = tj["model"].get<std::string>();
+  if (scores_model(made_with) != scores_model(decides_with))
+    return make_error(Reason::kDocumentRequired, "the portrait template was made with " + made_with +
+                                                     " and this service decides with " + decides_with +
+                                                     "; submit the document again");
+  const Descriptor portrait = tj["descriptor"].get<Descriptor>();
   auto analyzer = acquire();
   auto fa = analyzer->analyze(img->bgr);
   release(std::move(analyzer));

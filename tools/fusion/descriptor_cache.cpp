@@ -63,17 +63,18 @@ Result<DescriptorSet> embed_set(const std::filesystem::path& model_dir, const st
     }
     s.person.push_back(static_cast<int>(it - s.people.begin()));
   }
-  AnalyzerConfig acfg;   // the default pipeline's detector and landmarks
-  auto analyzer = FaceAnalyzer::load(model_dir, acfg);
-  if (!analyzer) return analyzer.error();
   std::vector<std::unique_ptr<Embedder>> embedders;
+  AnalyzerConfig acfg;   // the default pipeline's detector and landmarks
   s.variants = variants;
   for (auto& v : s.variants) {
-    auto e = make_embedder(model_dir, v.embedder);
+    auto e = make_embedder(model_dir, fastest_runtime(v.embedder));   // same descriptors, faster runtime
     if (!e) return e.error();
     v.dims = e.value()->info().dims;
+    if (e.value()->info().needs_arcface_points) acfg.arcface_points = true;   // + 68-point landmarks
     embedders.push_back(std::move(e.value()));
   }
+  auto analyzer = FaceAnalyzer::load(model_dir, acfg);
+  if (!analyzer) return analyzer.error();
   const std::size_t n = s.images.size();
   s.ok.assign(n, 0);
   s.desc.assign(s.variants.size(), std::vector<std::array<Descriptor, 2>>(n));

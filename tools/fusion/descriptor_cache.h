@@ -40,7 +40,7 @@ struct DescriptorSet {
   int variant_index(const std::string& name) const;   // -1 when absent
 };
 
-// Detect (hog+mmod), 5 landmarks, then per variant: chip, embed, embed the mirrored chip.
+// Detect (hog+mmod), 5 landmarks (and the 68-point ones when a variant's chip is "arcface"), then per variant: chip, embed, embed the mirrored chip.
 // Errors: kModelError, kUsage, kIoError.
 Result<DescriptorSet> embed_set(const std::filesystem::path& model_dir, const std::string& folders,
                                 const std::string& pair_list, const std::vector<Variant>& variants, int threads);

@@ -323,6 +323,24 @@ std::vector<Method> all_methods() {
     ms.push_back(mk("z(dlib," + ft + ",faceres_m0.6)+flip", {dlib, ft, fr("0.6")}, true, true));
     ms.push_back(mk("z(" + ft + ",faceres_m0.6)+flip+asnorm50", {ft, fr("0.6")}, true, true, std::nullopt, 50));
   }
+  // Issue 11: the ArcFace-chip networks (fr_feature_v1: faceplugin, 512-d; mfn_expo_v1: the expo
+  // package's MobileFaceNet, 192-d), alone, flipped, and z-score fused with each other, dlib and
+  // faceres (no learned projection: it is what failed fusion_v1's demographic check).
+  const std::string frf = "fr_feature_v1", mfn = "mfn_expo_v1", fr6 = fr("0.6");
+  ms.push_back(mk("fr", {frf}));
+  ms.push_back(mk("fr+flip", {frf}, true));
+  ms.push_back(mk("z(dlib,fr)", {dlib, frf}, false, true));
+  ms.push_back(mk("z(dlib,fr)+flip", {dlib, frf}, true, true));
+  ms.push_back(mk("z(fr,faceres_m0.6)+flip", {frf, fr6}, true, true));
+  ms.push_back(mk("z(dlib,fr,faceres_m0.6)+flip", {dlib, frf, fr6}, true, true));
+  ms.push_back(mk("mfn", {mfn}));
+  ms.push_back(mk("mfn+flip", {mfn}, true));
+  ms.push_back(mk("z(fr,mfn)", {frf, mfn}, false, true));
+  ms.push_back(mk("z(fr,mfn)+flip", {frf, mfn}, true, true));
+  ms.push_back(mk("z(dlib,mfn)+flip", {dlib, mfn}, true, true));
+  ms.push_back(mk("z(dlib,fr,mfn)+flip", {dlib, frf, mfn}, true, true));
+  ms.push_back(mk("z(fr,mfn,faceres_m0.6)+flip", {frf, mfn, fr6}, true, true));
+  ms.push_back(mk("z(dlib,fr,mfn,faceres_m0.6)+flip", {dlib, frf, mfn, fr6}, true, true));
   return ms;
 }
 

@@ -8,6 +8,13 @@
 # fit:  fits fusion_v1 / fusion_z_v1 on all of east-asian, records them in models/manifest.json,
 #       and makes their calibration tables with `simkyc calibrate`;
 # eval: `simkyc eval --embedder fusion_...` on every set through the real pipeline.
+# Issue 11 (the ArcFace-chip networks fr_feature_v1 and mfn_expo_v1, aligned by align_arcface):
+# arc-dump: every set with the variants dlib_resnet_v1, faceres_v1:0.6, fr_feature_v1, mfn_expo_v1
+#           (.cache/fusion/arc-*.desc; the 68-point landmarks run for the ArcFace chips);
+# arc-cv:   cross-validation of each descriptor with and without flip and of their z-score fusions
+#           (.cache/fusion/arc-cv.md / .json);
+# arc-fit:  fits fusion_fr_mfn_v1 (the decision default), records it, `simkyc calibrate`s its table;
+# arc-eval: `simkyc eval` (the decision default) on every set, with the straight-through rates.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -53,4 +60,35 @@ if [[ $step == eval || $step == all ]]; then
     done
     "$build/simkyc" eval "$data/deepface/master.csv" --embedder "$id" --json > "$c/eval-$id-deepface.json"
   done
+fi
+arc_variants=(--variant dlib_resnet_v1 --variant faceres_v1:0.6 --variant fr_feature_v1 --variant mfn_expo_v1)
+if [[ $step == arc-dump ]]; then
+  for s in east-asian orl dlib-johns face-api; do "$tool" dump --folders "$data/$s" --out "$c/arc-$s.desc" "${arc_variants[@]}"; done
+  "$tool" dump --pairs "$data/deepface/master.csv" --out "$c/arc-deepface.desc" "${arc_variants[@]}"
+fi
+if [[ $step == arc-cv ]]; then
+  methods=()
+  for m in dlib dlib+flip faceres_m0.6 faceres_m0.6+flip 'z(dlib,faceres_m0.6)+flip' fr fr+flip 'z(dlib,fr)' \
+           'z(dlib,fr)+flip' 'z(fr,faceres_m0.6)+flip' 'z(dlib,fr,faceres_m0.6)+flip' mfn mfn+flip 'z(fr,mfn)' \
+           'z(fr,mfn)+flip' 'z(dlib,mfn)+flip' 'z(dlib,fr,mfn)+flip' 'z(fr,mfn,faceres_m0.6)+flip' \
+           'z(dlib,fr,mfn,faceres_m0.6)+flip'; do methods+=(--method "$m"); done
+  arc_others=()
+  for s in orl dlib-johns face-api deepface; do arc_others+=(--other "$s=$c/arc-$s.desc"); done
+  "$tool" cv --data "$c/arc-east-asian.desc" "${methods[@]}" "${arc_others[@]}" --json "$c/arc-cv.json" | tee "$c/arc-cv.md"
+fi
+if [[ $step == arc-fit ]]; then
+  "$tool" fit --data "$c/arc-east-asian.desc" --method 'z(fr,mfn)' --id fusion_fr_mfn_v1 --out models/fusion/fusion_fr_mfn_v1.json
+  node tools/fusion/register.js models/manifest.json fusion_fr_mfn_v1 fusion/fusion_fr_mfn_v1.json 11
+  "$build/simkyc" calibrate --folders "$data/east-asian" --embedder fusion_fr_mfn_v1 \
+    --out models/calibration/fusion_fr_mfn_v1.json --json > "$c/calibrate-fusion_fr_mfn_v1.json"
+fi
+if [[ $step == arc-eval ]]; then
+  for s in dlib-johns face-api orl; do "$build/simkyc" eval --folders "$data/$s" --json > "$c/eval-default-$s.json"; done
+  "$build/simkyc" eval "$data/deepface/master.csv" --json > "$c/eval-default-deepface.json"
+  cp "$c/calibrate-fusion_fr_mfn_v1.json" "$c/eval-default-east-asian.json"   # calibrate printed the same evaluation
+fi
+if [[ $step == arc-eval ]]; then
+  args=()
+  for s in east-asian orl dlib-johns face-api deepface; do args+=("$s=$c/eval-default-$s.json"); done
+  node tools/fusion/straight_through.js "${args[@]}" | tee "$c/straight-through.md"
 fi
