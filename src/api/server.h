@@ -17,6 +17,8 @@ struct ServerConfig {
   int threads = 8;                           // worker threads
   std::string tls_cert, tls_key;             // both set: HTTPS
   std::string web_root;                      // static files for the console ("" = none)
+  // Hint catalogues, one <lang>.json per language (Accept-Language picks); "" = web_root/i18n.
+  std::string i18n_dir;
 };
 
 // The HTTP status for an error reason (400, 401, 403, 404, 409, 410, 413, 422, 429, 500).
