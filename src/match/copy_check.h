@@ -11,8 +11,8 @@
 
 namespace simkyc {
 
-// A compact pixel print of an aligned face chip: the chip's grey levels at 32x32, local-contrast
-// normalised (zero mean, unit norm).  Personal data (a tiny face image): keep it sealed, like a
+// A compact pixel print of an aligned face chip: the inner face's grey levels at 32x32; cells
+// the photo does not cover (the chip reaching past a cropped photo's edge) are -1.  Personal data (a tiny face image): keep it sealed, like a
 // template, and drop it with the template.
 using ChipPrint = std::vector<float>;
 
@@ -21,8 +21,8 @@ using ChipPrint = std::vector<float>;
 inline constexpr int kChipPrintSide = 32;
 ChipPrint chip_print(const cv::Mat& chip);
 
-// Ensures: the Pearson correlation of two prints in [-1, 1]; 0 when either is empty or their
-// sizes differ.
+// Ensures: the Pearson correlation of two prints in [-1, 1] over the cells both cover; 0 when
+// either is empty, their sizes differ or they share less than half of their cells.
 float chip_correlation(const ChipPrint& a, const ChipPrint& b);
 
 // Copies of one picture correlate at or above this (measured by `simkyc copy-check`, figures in

@@ -409,7 +409,21 @@ async function main() {
   await snap(slow, 'zh-timeout-retried');
 
   // ----------------------------------------------- 7. English: refused camera, portrait on camera
-  const ctxB = await browser('b', fakeCamera(path.join(faces, 'jolie-1.jpg'), 'jolie-1.mjpeg'), tls, { allowCamera: false });
+  // The fake camera needs even frame sizes (jolie-1.jpg is 473x640): the page redraws the
+  // portrait at 474x640 and re-encodes it, a resized re-encoded copy, as a phone would show it.
+  const even = await clerk.evaluate(async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.naturalWidth + (img.naturalWidth % 2);
+    c.height = img.naturalHeight + (img.naturalHeight % 2);
+    c.getContext('2d').drawImage(img, 0, 0, c.width, c.height);
+    return c.toDataURL('image/jpeg', 0.9).split(',')[1];
+  }, `data:image/jpeg;base64,${fs.readFileSync(path.join(faces, 'jolie-1.jpg')).toString('base64')}`);
+  const portraitCam = path.join(tmp, 'jolie-1-even.jpg');
+  fs.writeFileSync(portraitCam, Buffer.from(even, 'base64'));
+  const ctxB = await browser('b', fakeCamera(portraitCam, 'jolie-1.mjpeg'), tls, { allowCamera: false });
   const en = await newPage(ctxB, `${base}/`);
   await en.click('#lang-en');
   await en.waitForFunction(() => document.documentElement.lang === 'en');
