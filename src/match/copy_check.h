@@ -12,8 +12,8 @@
 namespace simkyc {
 
 // A compact pixel print of an aligned face chip: the inner face's grey levels at 32x32; cells
-// the photo does not cover (the chip reaching past a cropped photo's edge) are -1.  Personal data (a tiny face image): keep it sealed, like a
-// template, and drop it with the template.
+// the photo does not cover (the chip reaching past a cropped photo's edge) are -1.  Personal data
+// (a tiny face image): keep it sealed, like a template, and drop it with the template.
 using ChipPrint = std::vector<float>;
 
 // Requires: an aligned face chip (FaceAnalysis::chip.bgr), 8UC3 or 8UC1, non-empty.
