@@ -399,6 +399,10 @@
     v.srcObject = state.stream;
     await v.play().catch(() => {});
     if (!v.videoWidth) await new Promise((r) => v.addEventListener('loadedmetadata', r, { once: true }));
+    if (v.videoWidth < 160 || v.videoHeight < 120) {   // a broken camera driver's frames are no photo
+      stopCamera();
+      throw localError('CAMERA_UNAVAILABLE');
+    }
     $('camera-off').hidden = true;
     $('capture').disabled = false;
     $('camera-start').textContent = t('live.camera_restart');
