@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/hints.h"
 #include "core/clock.h"
 
 namespace simkyc {
@@ -163,6 +164,20 @@ json audit_body(const AuditEntry& e) {
           {"op_seq", e.op_seq}, {"op_prev_hash", e.op_prev_hash}, {"op_hash", e.op_hash}};
 }
 
+json review_body(const ReviewRecord& r);
+json review_item_body(const ReviewItem& it) {
+  json j = review_body(it.review);
+  j["channel"] = it.channel;
+  j["reasons"] = reasons_body(it.reasons);
+  j["portrait_quality"] = reasons_body(it.portrait_quality);
+  j["document"] = {{"kind", it.document_kind}, {"expired", it.expired}, {"minor", it.minor}};
+  j["submitted_by"] = it.submitted_by;
+  auto opt = [](const std::optional<std::int64_t>& v) { return v ? json(*v) : json(nullptr); };
+  j["timings"] = {{"started", it.started}, {"consent_at", opt(it.consent_at)}, {"decided_at", opt(it.decided_at)},
+                  {"review_created", it.review.created}, {"resolved_at", opt(it.review.resolved_at)}};
+  return j;
+}
+
 json review_body(const ReviewRecord& r) {
   json j = {{"review_id", r.id}, {"session_id", r.session_id}, {"status", r.status}, {"created", r.created}};
   if (r.status != "open") {
@@ -195,6 +210,7 @@ const ApiRoute kRoutes[] = {
     {"GET", "/v1/audit"},
     {"GET", "/v1/audit/verify"},
     {"POST", "/v1/keys"},
+    {"GET", "/v1/whoami"},
 };
 
 // "GET, POST" for a path some route has, "" for an unknown path.
@@ -218,7 +234,9 @@ std::vector<ApiRoute> api_routes() { return {std::begin(kRoutes), std::end(kRout
 int http_status(Reason r) {
   switch (r) {
     case Reason::kUnauthorized: return 401;
-    case Reason::kForbidden: return 403;
+    case Reason::kForbidden:
+    case Reason::kReviewOwnCase:
+    case Reason::kLiveFileNotAllowed: return 403;
     case Reason::kNotFound: return 404;
     case Reason::kRateLimited: return 429;
     case Reason::kStoreUnavailable: return 503;
@@ -261,6 +279,7 @@ struct ApiServer::Impl {
   std::unique_ptr<httplib::Server> http;
   int bound_port = 0;
   socket_t listen_fd = -1;   // the listening socket (set while binding)
+  HintCatalogue hints{};     // customer hints per language (Accept-Language)
 
   // Wraps a handler: authentication, timing, metrics, access log, exceptions.
   template <class F>
@@ -271,12 +290,25 @@ struct ApiServer::Impl {
         auto caller = svc.authenticate(bearer(req));
         if (!caller) send_error(res, caller.error());
         else f(*caller, req, res);
+        localize(req, res);
       } catch (const std::exception& e) {
         spdlog::error("route={} internal error: {}", route, e.what());
         send_error(res, make_error(Reason::kInternal));
       }
       finish(route, req, res, sw.elapsed_ms());
     };
+  }
+
+  // Customer hints in the language the client asks for (issue 13).
+  void localize(const Req& req, Res& res) {
+    res.set_header("Vary", "Accept-Language");
+    const std::string lang = hints.pick(req.get_header_value("Accept-Language"));
+    res.set_header("Content-Language", lang);
+    if (lang == "en" || res.body.empty() || res.body.find("\"hint\"") == std::string::npos) return;
+    json j = json::parse(res.body, nullptr, false);
+    if (j.is_discarded()) return;
+    hints.localize(j, lang);
+    res.body = j.dump();
   }
 
   void finish(const std::string& route, const Req& req, const Res& res, double ms) {
@@ -348,13 +380,14 @@ struct ApiServer::Impl {
            }));
     s.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/live)",
            authed("/v1/sessions/{id}/live", [this](const Caller& c, const Req& req, Res& res) {
-             auto body = json_body(req, {{"image", "frames"}, true});
+             auto body = json_body(req, {{"image", "frames", "capture"}, true});
              if (!body) return send_error(res, body.error());
              auto live = image_field(req, *body, "image");
              if (!live) return send_error(res, live.error());
              auto frames = challenge_frames(req, *body);
              if (!frames) return send_error(res, frames.error());
-             auto r = svc.submit_live(c, req.matches[1], *live, frames->views);
+             const std::string capture = field(req, *body, "capture");
+             auto r = svc.submit_live(c, req.matches[1], *live, frames->views, capture.empty() ? "camera" : capture);
              if (!r) return send_error(res, r.error());
              for (const auto& [k, ms] : r->timings_ms) metrics.observe_stage(k, ms);
              metrics.count_decision(r->decision);
@@ -387,10 +420,10 @@ struct ApiServer::Impl {
       if (status != "open" && status != "resolved" && status != "all")
         return send_error(res, make_error(Reason::kBadRequest, "status must be open, resolved or all"));
       if (status == "all") status.clear();
-      auto r = svc.list_reviews(c, status);
+      auto r = svc.review_items(c, status);
       if (!r) return send_error(res, r.error());
       json a = json::array();
-      for (const auto& x : *r) a.push_back(review_body(x));
+      for (const auto& x : *r) a.push_back(review_item_body(x));
       send(res, 200, {{"reviews", a}});
     }));
     s.Post(R"(/v1/reviews/([A-Za-z0-9_]+)/resolve)",
@@ -401,6 +434,10 @@ struct ApiServer::Impl {
              if (!r) return send_error(res, r.error());
              send(res, 200, review_body(*r));
            }));
+    s.Get("/v1/whoami", authed("/v1/whoami", [this](const Caller& c, const Req&, Res& res) {
+      send(res, 200, {{"key_id", c.key_id}, {"operator", c.operator_id}, {"role", to_string(c.role)},
+                      {"live_file_channels", svc.config().live_file_channels}});
+    }));
     s.Get("/v1/audit", authed("/v1/audit", [this](const Caller& c, const Req& req, Res& res) {
       std::int64_t after = 0;
       int limit = 100;
@@ -434,7 +471,7 @@ struct ApiServer::Impl {
       auto body = json_body(req, {{"role"}});
       if (!body) return send_error(res, body.error());
       const auto role = role_from_string(field(req, *body, "role"));
-      if (!role) return send_error(res, make_error(Reason::kBadRequest, "role must be clerk, auditor or admin"));
+      if (!role) return send_error(res, make_error(Reason::kBadRequest, "role must be clerk, supervisor, auditor or admin"));
       auto k = svc.create_key(c, c.operator_id, *role);
       if (!k) return send_error(res, k.error());
       send(res, 201, {{"api_key", *k}, {"operator", c.operator_id}, {"role", to_string(*role)}});
@@ -530,6 +567,11 @@ ApiServer::ApiServer(Service& service, Metrics& metrics, ServerConfig cfg)
     httplib::default_socket_options(sock);
     impl->listen_fd = sock;
   });
+  const std::string i18n = !impl_->cfg.i18n_dir.empty() ? impl_->cfg.i18n_dir
+                           : impl_->cfg.web_root.empty() ? std::string()
+                                                         : impl_->cfg.web_root + "/i18n";
+  if (auto h = HintCatalogue::load(i18n)) impl_->hints = std::move(*h);
+  else spdlog::warn("hint catalogues in {}: {}", i18n, h.error().detail);
   impl_->routes();
 }
 

@@ -18,6 +18,8 @@ struct ServerConfig {
   int threads = 8;                           // worker threads
   std::string tls_cert, tls_key;             // both set: HTTPS
   std::string web_root;                      // static files for the console ("" = none)
+  // Hint catalogues, one <lang>.json per language (Accept-Language picks); "" = web_root/i18n.
+  std::string i18n_dir;
 };
 
 // A route of the API: method and OpenAPI path, e.g. {"POST", "/v1/sessions/{id}/live"}.

@@ -50,7 +50,7 @@ struct KeyCreateOptions : StoreOptions {
 int run_key_create(const KeyCreateOptions& o) {
   const auto role = role_from_string(o.role);
   if (!role || o.operator_id.empty())
-    return report_error(make_error(Reason::kUsage, "--operator and --role clerk|auditor|admin are required"), o.json);
+    return report_error(make_error(Reason::kUsage, "--operator and --role clerk|supervisor|auditor|admin are required"), o.json);
   const std::string path = store_path(o);
   // A mistyped --store must not silently make a new, empty store (issue 14); the default path is
   // made on first use, as `simkyc serve` does.
@@ -195,9 +195,9 @@ void add_registry_commands(CLI::App& app, Context& ctx) {
       "create", "Create an API key and print it once (the store keeps only a hash of its secret)");
   add_store_options(create, *kc);
   create->add_option("--operator", kc->operator_id, "Operator the key belongs to")->required();
-  create->add_option("--role", kc->role, "clerk, auditor or admin")
+  create->add_option("--role", kc->role, "clerk, supervisor, auditor or admin")
       ->required()
-      ->check(CLI::IsMember({"clerk", "auditor", "admin"}));
+      ->check(CLI::IsMember({"clerk", "supervisor", "auditor", "admin"}));
   create->callback([kc, &ctx] { ctx.exit_code = run_key_create(*kc); });
 
   auto kr = std::make_shared<KeyRevokeOptions>();

@@ -79,6 +79,7 @@ Result<ServiceConfig> load_service_config(const std::string& path) {
       else if (k == "rate_window_s") c.rate_window_s = v.get<std::int64_t>();
       else if (k == "rate_lock_s") c.rate_lock_s = v.get<std::int64_t>();
       else if (k == "consent_version") c.consent_version = v.get<std::string>();
+      else if (k == "live_file_channels") c.live_file_channels = v.get<std::vector<std::string>>();
       else if (k == "max_image_bytes") c.limits.max_bytes = v.get<std::uint64_t>();
       else if (k == "retention_sessions_days") c.retention.sessions_days = v.get<std::int64_t>();
       else if (k == "retention_templates_days") c.retention.templates_days = v.get<std::int64_t>();

@@ -22,5 +22,6 @@ void add_serve_commands(CLI::App& app, Context& ctx);     // serve
 void add_loadtest_commands(CLI::App& app, Context& ctx);  // loadtest
 void add_registry_commands(CLI::App& app, Context& ctx);  // keys create/revoke, audit verify, purge
 void add_liveness_commands(CLI::App& app, Context& ctx);  // liveness eval, calibrate, check, challenge
+void add_copy_commands(CLI::App& app, Context& ctx);      // copy-check
 
 }  // namespace simkyc::cli

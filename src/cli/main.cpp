@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   add_loadtest_commands(app, ctx);
   add_registry_commands(app, ctx);
   add_liveness_commands(app, ctx);
+  add_copy_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "policy/verifier.h"
 
+#include "match/copy_check.h"
+
 #include <future>
 
 #include "core/clock.h"
@@ -93,6 +95,11 @@ VerifyOutcome Verifier::decide_on(Result<FaceAnalysis> doc, Result<FaceAnalysis>
   const PolicyResult pr = decide(in, cfg_.policy);
   out.decision = pr.decision;
   out.reasons = pr.reasons;
+  // The document's own picture (or a resized, re-encoded or cropped copy) is not a live capture.
+  if (is_document_copy(chip_print(doc->chip.bgr), chip_print(live->chip.bgr))) {
+    out.decision = Decision::kFail;
+    out.reasons.insert(out.reasons.begin(), Reason::kLiveIsDocumentCopy);
+  }
   out.score = score;
   out.document = std::move(doc.value());
   out.live = std::move(live.value());

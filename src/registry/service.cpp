@@ -11,6 +11,7 @@
 #include "document/id_number.h"
 #include "document/mrz.h"
 #include "registry/detail_audit.h"
+#include "match/copy_check.h"
 #include "registry/keys.h"
 
 namespace simkyc {
@@ -47,8 +48,24 @@ std::vector<Reason> codes_from_json(const std::string& text) {
   return out;
 }
 
+// A supervisor may do everything a clerk may (and resolve reviews).
 bool can(const Caller& c, std::initializer_list<Role> roles) {
-  return std::find(roles.begin(), roles.end(), c.role) != roles.end();
+  const Role r = c.role == Role::kSupervisor && std::find(roles.begin(), roles.end(), Role::kSupervisor) == roles.end()
+                     ? Role::kClerk
+                     : c.role;
+  return std::find(roles.begin(), roles.end(), r) != roles.end();
+}
+
+// The sealed portrait template: {"descriptor": [...], "print": [...]} (a bare descriptor array
+// before issue 13).
+struct PortraitTemplate {
+  Descriptor descriptor;
+  ChipPrint print;
+};
+PortraitTemplate template_from_json(const std::string& text) {
+  const json j = json::parse(text);
+  if (j.is_array()) return {j.get<Descriptor>(), {}};
+  return {j.at("descriptor").get<Descriptor>(), j.value("print", ChipPrint{})};
 }
 
 Error forbidden() { return make_error(Reason::kForbidden); }
@@ -115,10 +132,24 @@ std::optional<std::string> normalize_phone(std::string_view in) {
     const char ch = in[i];
     if (ch == '+' && out.empty()) out += ch;
     else if (ch >= '0' && ch <= '9') out += ch;
-    else if (ch == ' ' || ch == '-' || ch == '(' || ch == ')') continue;
+    else if (ch == ' ' || ch == '-' || ch == '(' || ch == ')' || ch == '.') continue;
     else return std::nullopt;
   }
+  // Mainland China as typed at a counter: 11-digit mobile number, or 86 / 0086 in front of it.
+  const auto cn_mobile = [](std::string_view d) { return d.size() == 11 && d[0] == '1' && d[1] >= '3'; };
+  if (!out.empty() && out[0] != '+') {
+    std::string_view d = out;
+    if (d.substr(0, 4) == "0086") d.remove_prefix(4);
+    else if (d.size() == 13 && d.substr(0, 2) == "86") d.remove_prefix(2);
+    if (!cn_mobile(d)) return std::nullopt;
+    out = "+86" + std::string(d);
+  }
   if (out.empty() || out[0] != '+' || out.size() < 9 || out.size() > 16 || out[1] == '0') return std::nullopt;
+  if (out.rfind("+86", 0) == 0 && out.size() != 14) {
+    // +86 with an 11-digit mobile number only (fixed lines are not mobile numbers)
+    return std::nullopt;
+  }
+  if (out.rfind("+86", 0) == 0 && !cn_mobile(std::string_view(out).substr(3))) return std::nullopt;
   return out;
 }
 
@@ -296,12 +327,16 @@ Result<DocumentOutcome> Service::submit_document(const Caller& c, const std::str
   doc["needs_guardian"] = out.needs_guardian;
   if (out.age) doc["age"] = *out.age;
   doc["portrait_quality"] = codes_json(out.reasons);
+  doc["submitted_by"] = c.key_id;   // a reviewer never resolves their own case
   s.id_hash = id_hash;
   s.id_sealed = vault_.seal(id_key, "id:" + s.id);
   s.document_json = doc.dump();
   // The template records the model that made it (issue 11): a service deciding with another
-  // model refuses it in submit_live instead of comparing descriptors of two models.
-  s.template_sealed = vault_.seal(json{{"model", prototype_->embedder_info().name}, {"descriptor", fa->descriptor}}.dump(),
+  // model refuses it in submit_live instead of comparing descriptors of two models.  "print" is
+  // the portrait's chip print for the copy check (issue 13).
+  s.template_sealed = vault_.seal(json{{"model", prototype_->embedder_info().name},
+                                       {"descriptor", fa->descriptor},
+                                       {"print", chip_print(fa->chip.bgr)}}.dump(),
                                   "portrait:" + s.id);
   if (auto st = store_.save_document(s); !st) return st.error();
   return out;
@@ -334,11 +369,15 @@ void Service::count_failure(const std::string& scope) {
 
 Result<DecisionView> Service::submit_live(const Caller& c, const std::string& session_id,
                                           std::span<const std::uint8_t> live_image,
-                                          std::span<const EncodedFrame> frames) {
+                                          std::span<const EncodedFrame> frames, const std::string& capture) {
   auto sr = open_session(c, session_id, true);
   if (!sr) return sr.error();
   SessionRecord s = std::move(sr.value());
   if (s.id_hash.empty() || s.template_sealed.empty()) return make_error(Reason::kDocumentRequired);
+  if (capture != "camera" && capture != "file") return make_error(Reason::kBadRequest, "capture must be camera or file");
+  if (capture == "file" && std::find(cfg_.live_file_channels.begin(), cfg_.live_file_channels.end(), s.channel) ==
+                               cfg_.live_file_channels.end())
+    return make_error(Reason::kLiveFileNotAllowed, "channel " + s.channel);
   // The online channel's challenge needs frames: a request without them is incomplete (400), not
   // a FAIL, and does not count against the rate limit.
   if (cfg_.liveness.required(s.channel).challenge && frames.empty())
@@ -363,7 +402,8 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
     return make_error(Reason::kDocumentRequired, "the portrait template was made with " + made_with +
                                                      " and this service decides with " + decides_with +
                                                      "; submit the document again");
-  const Descriptor portrait = tj["descriptor"].get<Descriptor>();
+  const PortraitTemplate portrait_t = template_from_json(*portrait_json);
+  const Descriptor& portrait = portrait_t.descriptor;
   auto analyzer = acquire();
   auto fa = analyzer->analyze(img->bgr);
   release(std::move(analyzer));
@@ -393,6 +433,12 @@ Result<DecisionView> Service::submit_live(const Caller& c, const std::string& se
   auto lo = check_liveness(s, img->bgr, *fa, frames);
   if (!lo) return lo.error();   // e.g. a challenge frame that is not an image: a retake
   apply_liveness(pr, *lo, cfg_.liveness.required(s.channel), cfg_.liveness.on_fail);
+  // The document's own picture (a copy, resized, re-encoded or cropped) is never a live capture.
+  if (is_document_copy(portrait_t.print, chip_print(fa->chip.bgr))) {
+    pr.reasons.insert(pr.reasons.begin(), Reason::kLiveIsDocumentCopy);
+    pr.decision = Decision::kFail;
+  }
+  s.live_capture = capture;
 
   s.state = "decided";
   s.decision = std::string(to_string(pr.decision));
@@ -517,11 +563,52 @@ Result<std::vector<ReviewRecord>> Service::list_reviews(const Caller& c, const s
   return store_.list_reviews(c.operator_id, status);
 }
 
+Result<std::vector<ReviewItem>> Service::review_items(const Caller& c, const std::string& status) {
+  auto rs = list_reviews(c, status);
+  if (!rs) return rs.error();
+  std::vector<ReviewItem> out;
+  for (auto& r : *rs) {
+    ReviewItem it;
+    auto s = store_.get_session(c.operator_id, r.session_id);
+    if (!s) return s.error();
+    if (s->has_value()) {
+      const auto& rec = **s;
+      const json doc = json::parse(rec.document_json.empty() ? "{}" : rec.document_json, nullptr, false);
+      it.channel = rec.channel;
+      it.reasons = codes_from_json(rec.reasons_json);
+      if (doc.is_object()) {
+        it.portrait_quality = codes_from_json(doc.value("portrait_quality", json::array()).dump());
+        it.document_kind = doc.value("kind", "");
+        it.expired = doc.value("expired", false);
+        it.minor = doc.value("minor", false);
+        it.submitted_by = doc.value("submitted_by", "");
+      }
+      it.started = rec.created;
+      it.consent_at = rec.consent_at;
+      it.decided_at = rec.decided_at;
+    }
+    it.review = std::move(r);
+    out.push_back(std::move(it));
+  }
+  return out;
+}
+
 Result<ReviewRecord> Service::resolve_review(const Caller& c, const std::string& review_id, const std::string& resolution,
                                              const std::string& comment) {
-  if (!can(c, {Role::kClerk, Role::kAdmin})) return forbidden();
+  if (c.role != Role::kSupervisor && c.role != Role::kAdmin) return forbidden();
   if (resolution != "PASS" && resolution != "FAIL") return make_error(Reason::kBadRequest, "resolution must be PASS or FAIL");
   if (comment.empty() || comment.size() > 2000) return make_error(Reason::kBadRequest, "a comment (1-2000 characters) is required");
+  // Four eyes: the key that ran the check does not resolve it.
+  auto all = store_.list_reviews(c.operator_id, "");
+  if (!all) return all.error();
+  for (const auto& r : *all) {
+    if (r.id != review_id) continue;
+    auto s = store_.get_session(c.operator_id, r.session_id);
+    if (!s) return s.error();
+    const json doc = s->has_value() ? json::parse((*s)->document_json.empty() ? "{}" : (*s)->document_json, nullptr, false)
+                                    : json::object();
+    if (doc.is_object() && doc.value("submitted_by", "") == c.key_id) return make_error(Reason::kReviewOwnCase);
+  }
   return store_.resolve_review(c.operator_id, review_id, resolution, comment, c.key_id, now_());
 }
 

@@ -45,6 +45,9 @@ struct ServiceConfig {
   RetentionPolicy retention;
   LivenessPolicy liveness;                    // checks each channel requires; FAIL or REVIEW when one fails
   LivenessConfig liveness_engine;             // model, target BPCER, challenge thresholds (for LivenessEngine::load)
+  // Channels on which the live capture may be a photo file instead of the camera (issue 13): at a
+  // counter the clerk sees the customer; online, only the camera with its challenge.
+  std::vector<std::string> live_file_channels = {"counter"};
 };
 
 struct Caller {
@@ -75,6 +78,19 @@ struct DecisionView {                   // what the customer-facing client may s
   std::vector<Reason> reasons;
   std::int64_t expires = 0;
   std::map<std::string, double> timings_ms;   // per pipeline stage (empty when read back)
+};
+
+// A review queue item with what a supervisor needs to decide (never the score: auditors only).
+struct ReviewItem {
+  ReviewRecord review;
+  std::string channel;
+  std::vector<Reason> reasons;          // the decision's reasons
+  std::vector<Reason> portrait_quality; // document portrait quality findings
+  std::string document_kind;
+  bool expired = false, minor = false;
+  std::string submitted_by;             // key id that ran the check
+  std::int64_t started = 0;             // session start, consent, decision (Unix s)
+  std::optional<std::int64_t> consent_at, decided_at;
 };
 
 struct NumberView {
@@ -124,9 +140,14 @@ class Service {
   // against frames already used by other sessions.  A failed liveness check is FAIL or REVIEW.
   // Errors: kRateLimited, kDocumentRequired, kConsentRequired, kSessionExpired, kSessionDecided,
   //   kNotFound, image-guard codes.
+  // capture: "camera" (default) or "file" (a photo file; only on cfg.live_file_channels, else
+  // kLiveFileNotAllowed; recorded in the decision's audit entry).  A live image that is a copy of
+  // the document portrait (same picture, resized, re-encoded, cropped) is FAIL with
+  // kLiveIsDocumentCopy.
   Result<DecisionView> submit_live(const Caller& c, const std::string& session_id,
                                    std::span<const std::uint8_t> live_image,
-                                   std::span<const EncodedFrame> frames = {});
+                                   std::span<const EncodedFrame> frames = {},
+                                   const std::string& capture = "camera");
   Result<DecisionView> get_decision(const Caller& c, const std::string& session_id);
   // Requires: the session PASSed (or its REVIEW was resolved to PASS) and is not a re-verification.
   // Errors: kSessionNotPassed, kPhoneNumberInvalid, kNumberLimitReached, kNumberAlreadyRegistered.
@@ -149,8 +170,11 @@ class Service {
   // Clears the failed-attempt locks of this ID (on every device), audited as "lock.clear".
   Result<std::int64_t> clear_locks(const Caller& c, const std::string& id_number, const std::string& mrz);
 
-  // Review queue (clerk or admin).
+  // Review queue: clerks, supervisors and admins list it; supervisors and admins resolve, never a
+  // case whose check their own key ran (kReviewOwnCase).
   Result<std::vector<ReviewRecord>> list_reviews(const Caller& c, const std::string& status);
+  // The same items with their sessions' reasons, quality findings and times.
+  Result<std::vector<ReviewItem>> review_items(const Caller& c, const std::string& status);
   Result<ReviewRecord> resolve_review(const Caller& c, const std::string& review_id, const std::string& resolution,
                                       const std::string& comment);
 
@@ -202,7 +226,10 @@ Result<std::string> document_subject_hash(const Vault& vault, const std::string&
 Result<std::int64_t> clear_subject_locks(Store& store, const std::string& operator_id, const std::string& id_hash,
                                          const std::string& actor);
 
-// Normalises a phone number to E.164 ("+" and 8-15 digits; spaces, dashes and brackets dropped).
+// Normalises a phone number to E.164 ("+" and 8-15 digits; spaces, dashes, dots and brackets
+// dropped).  Mainland China numbers as clerks type them: "13800138000", "86-138 0013 8000",
+// "0086 138...", "+86 138 0013 8000" -> "+8613800138000"; a +86 mobile number must be 11 digits
+// starting 13-19.
 std::optional<std::string> normalize_phone(std::string_view input);
 
 }  // namespace simkyc

@@ -734,6 +734,7 @@ class SqliteStore final : public Store {
       auto reasons = nlohmann::json::parse(s.reasons_json, nullptr, /*allow_exceptions=*/false);
       details["reasons"] = reasons.is_discarded() ? nlohmann::json::array() : reasons;
       details["score"] = s.score ? nlohmann::json(*s.score) : nlohmann::json(nullptr);
+      if (!s.live_capture.empty()) details["live_capture"] = s.live_capture;
       if (s.decision == "REVIEW") {
         const std::string review_id = "rv_" + random_hex(12);
         Stmt(*c, "INSERT INTO reviews (id, operator_id, session_id, status, created) VALUES (?, ?, ?, 'open', ?)")

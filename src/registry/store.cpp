@@ -10,6 +10,7 @@ std::string_view to_string(Role r) {
     case Role::kClerk: return "clerk";
     case Role::kAuditor: return "auditor";
     case Role::kAdmin: return "admin";
+    case Role::kSupervisor: return "supervisor";
   }
   return "clerk";
 }
@@ -18,6 +19,7 @@ std::optional<Role> role_from_string(std::string_view s) {
   if (s == "clerk") return Role::kClerk;
   if (s == "auditor") return Role::kAuditor;
   if (s == "admin") return Role::kAdmin;
+  if (s == "supervisor") return Role::kSupervisor;
   return std::nullopt;
 }
 

@@ -19,7 +19,8 @@
 
 namespace simkyc {
 
-enum class Role { kClerk, kAuditor, kAdmin };
+// supervisor: a clerk who also resolves the review queue (issue 13).
+enum class Role { kClerk, kAuditor, kAdmin, kSupervisor };
 std::string_view to_string(Role r);
 std::optional<Role> role_from_string(std::string_view s);
 
@@ -56,6 +57,9 @@ struct SessionRecord {
   double fmr = 0;
   std::string model;
   std::optional<std::int64_t> decided_at;
+  // Not a column: how the live image was taken ("camera" or "file"), written into the decision's
+  // audit entry by save_decision ("live_capture"; omitted when empty).
+  std::string live_capture;
 };
 
 struct RegistrationRecord {
