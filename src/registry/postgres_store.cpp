@@ -733,6 +733,7 @@ class PostgresStore final : public Store {
       auto reasons = nlohmann::json::parse(s.reasons_json, nullptr, /*allow_exceptions=*/false);
       details["reasons"] = reasons.is_discarded() ? nlohmann::json::array() : reasons;
       details["score"] = s.score ? nlohmann::json(*s.score) : nlohmann::json(nullptr);
+      if (!s.live_capture.empty()) details["live_capture"] = s.live_capture;
       const std::string review_id = s.decision == "REVIEW" ? "rv_" + random_hex(12) : std::string();
       if (!review_id.empty()) details["review_id"] = review_id;
       write([&](Tx& tx) {
