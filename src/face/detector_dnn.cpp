@@ -142,6 +142,14 @@ Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path&
 Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                 const DetectorConfig& cfg) {
   if (id == "hog") return make_hog_detector(cfg);
+  if (id == "dlib_recipe") return make_detector(model_dir, "hog_up1+mmod_up2", cfg);
+  if (id == "hog_up1" || id == "mmod_up2") {
+    DetectorConfig c = cfg;
+    c.fixed_upsample = id == "hog_up1" ? 1 : 2;
+    return id == "hog_up1" ? make_hog_detector(c) : make_mmod_detector(model_dir, c);
+  }
+  if (id == "fr_detect" || id == "fr_detect_v1" || id == "fr_detect_raw") return make_fr_detector(model_dir, cfg, id == "fr_detect_raw");
+  if (id == "fr_detect_bgr_raw") { DetectorConfig c = cfg; c.fr_rgb = false; return make_fr_detector(model_dir, c, true); }  // TEMP experiment
   if (id == "mmod") return make_mmod_detector(model_dir, cfg);
   if (id == "hog+mmod") return make_cascade_detector(model_dir, cfg);
   if (const auto plus = id.find('+'); plus != std::string::npos) {
