@@ -4,7 +4,7 @@
 # with each (`simkyc eval --detector D`).  Writes .cache/detect/*.json and the markdown table
 # .cache/detect/table.md (docs/accuracy.md, "Detectors").
 #   bash tools/detectors.sh [detect|eval|table]...   (default: all three; BUILD=build, DATA=../shared/data/faces)
-#   DETECTORS="hog hog+mmod ..." EVAL_DETECTORS="..." EMBEDDER=... override the lists.
+#   DETECTORS, EVAL_DETECTORS, EMBEDDER, SETS, VARIANTS (full chip small), EVAL_VARIANTS override the lists.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,9 +12,11 @@ build=${BUILD:-build}
 data=${DATA:-../shared/data/faces}
 out=.cache/detect
 mkdir -p "$out"
-sets=(deepface face-api dlib-johns orl east-asian)
-detectors=${DETECTORS:-"hog hog+mmod blazeface fr_detect fr_detect+mmod dlib_recipe"}
-eval_detectors=${EVAL_DETECTORS:-"hog+mmod fr_detect fr_detect+mmod dlib_recipe"}
+read -r -a sets <<< "${SETS:-deepface face-api dlib-johns orl east-asian}"
+variants=${VARIANTS:-"full chip small"}
+eval_variants=${EVAL_VARIANTS:-"full chip"}
+detectors=${DETECTORS:-"fr_detect fr_detect+mmod hog+mmod dlib_recipe"}
+eval_detectors=${EVAL_DETECTORS:-"fr_detect+mmod hog+mmod"}
 embedder=${EMBEDDER:-dlib_resnet_xnn_v1}
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(detect eval table)
@@ -23,17 +25,17 @@ for step in "${steps[@]}"; do
   case $step in
   detect)
     for s in "${sets[@]}"; do
-      for v in full chip small; do
+      for v in $variants; do
         args=()
         for d in $detectors; do args+=(--detector "$d"); done
         echo "[detectors] detect-eval $s ($v)" >&2
-        nice -n 5 "$build/simkyc" detect-eval "$data/$s" "${args[@]}" --variant "$v" --json > "$out/detect-$s-$v.json"
+        nice -n 5 "$build/simkyc" detect-eval "$data/$s" "${args[@]}" --variant "$v" --json > "$out/detect-$s-$v.json.tmp" && mv "$out/detect-$s-$v.json.tmp" "$out/detect-$s-$v.json"
       done
     done ;;
   eval)
     for d in $eval_detectors; do
       for s in "${sets[@]}"; do
-        for v in full chip; do
+        for v in $eval_variants; do
           f="$out/eval-$d-$embedder-$s-$v.json"
           extra=(); [ "$v" = chip ] && extra=(--id-portrait)
           echo "[detectors] eval $s ($v) with $d + $embedder" >&2

@@ -27,7 +27,7 @@ struct DetectorConfig {
   // when the whole image at 320x240 shows no face; 1: no second pass.
   float fr_min_score = 0.7f;
   int fr_max_tile_grid = 3;
-  bool fr_rgb = true;
+  bool fr_rgb = true;   // RGB planes as the network was trained (faceplugin's JS feeds B,G,R: 11 misses vs 7)
 };
 
 class Detector {

@@ -149,7 +149,6 @@ Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& mod
     return id == "hog_up1" ? make_hog_detector(c) : make_mmod_detector(model_dir, c);
   }
   if (id == "fr_detect" || id == "fr_detect_v1" || id == "fr_detect_raw") return make_fr_detector(model_dir, cfg, id == "fr_detect_raw");
-  if (id == "fr_detect_bgr_raw") { DetectorConfig c = cfg; c.fr_rgb = false; return make_fr_detector(model_dir, c, true); }  // TEMP experiment
   if (id == "mmod") return make_mmod_detector(model_dir, cfg);
   if (id == "hog+mmod") return make_cascade_detector(model_dir, cfg);
   if (const auto plus = id.find('+'); plus != std::string::npos) {
