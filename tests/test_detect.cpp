@@ -11,6 +11,7 @@
 
 #include "face/batch.h"
 #include "face/detector.h"
+#include "face/landmarks_fr.h"
 #include "test_helpers.h"
 
 namespace simkyc {
@@ -26,10 +27,11 @@ std::unique_ptr<Detector> detector(const std::string& id, const DetectorConfig& 
   return d.ok() ? std::move(d.value()) : nullptr;
 }
 
-const char* kPhotos[] = {"jolie-1.jpg", "jolie-2.jpg", "other-8.jpg", "other-13.jpg", "arin-1.jpg", "arin-2.jpg", "chorong-1.jpg", "amy-1.png"};
+const char* kPhotos[] = {"jolie-1.jpg", "jolie-2.jpg", "other-8.jpg", "other-13.jpg", "arin-1.jpg", "chorong-1.jpg", "amy-1.png"};
 
 // On real photos fr_detect finds the one face HOG finds, in HOG's geometry (the mapping the dlib
-// landmarkers need): centre inside HOG's box, side within 25% of HOG's.
+// landmarkers need): centre inside HOG's box, side within x1.5 of HOG's (HOG's box of the tight
+// 160x160 crop arin-1 reaches far outside the image).
 TEST(FrDetect, FindsTheFaceHogFindsInHogGeometry) {
   auto fr = detector("fr_detect");
   auto hog = detector("hog");
@@ -44,7 +46,7 @@ TEST(FrDetect, FindsTheFaceHogFindsInHogGeometry) {
     ASSERT_FALSE(h->empty()) << name;
     const cv::Rect2f b = f->front().rect, r = h->front().rect;
     EXPECT_TRUE(r.contains((b.tl() + b.br()) / 2)) << name << " " << b << " vs HOG " << r;
-    EXPECT_LT(std::max(b.width / r.width, r.width / b.width), 1.25f) << name << " " << b << " vs HOG " << r;
+    EXPECT_LT(std::max(b.width / r.width, r.width / b.width), 1.5f) << name << " " << b << " vs HOG " << r;
     EXPECT_GE(f->front().confidence, 0.7f) << name;
     EXPECT_EQ(f->front().source, "fr_detect");
   }
@@ -63,19 +65,21 @@ TEST(FrDetect, FindsChipSizeFaces) {
     const cv::Point2f c = (f->front().rect.tl() + f->front().rect.br()) / 2;
     EXPECT_TRUE(cv::Rect2f(15, 15, 72, 96).contains(c)) << name << " " << f->front().rect;
   }
-  auto f = fr->detect(load_bgr(face("orl-s1-1.pgm")));
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->size(), 1u);
+  for (const char* name : {"orl-s1-1.pgm", "arin-2.jpg"}) {   // HOG misses arin-2 (a turned head)
+    auto f = fr->detect(load_bgr(face(name)));
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(f->size(), 1u) << name;
+  }
 }
 
-// A face about 50 px wide in a 1920x1440 photo: under 10 px when the whole image is shrunk to
-// 320x240, found by the tiled second pass, at the right place.
+// A face about 55 px wide in a 2560x1920 photo: about 7 px when the whole image is shrunk to
+// 320x240 (the network's smallest prior is 10 px), found by the tiled second pass, at the right place.
 TEST(FrDetect, SmallFaceInALargePhotoIsFoundByTheTiledPass) {
   const cv::Mat photo = load_bgr(face("jolie-1.jpg"));
-  const cv::Mat big = simulate_small_face(photo, {1920, 1440}, 160);
+  const cv::Mat big = simulate_small_face(photo, {2560, 1920}, 120);
   // Where the photo was put (simulate_small_face: a third across, half way down).
-  const double s = 160.0 / std::max(photo.cols, photo.rows);
-  const cv::Rect2f placed(1920 / 3.f, 720 - static_cast<float>(photo.rows * s) / 2, static_cast<float>(photo.cols * s),
+  const double s = 120.0 / std::max(photo.cols, photo.rows);
+  const cv::Rect2f placed(2560 / 3.f, 960 - static_cast<float>(photo.rows * s) / 2, static_cast<float>(photo.cols * s),
                           static_cast<float>(photo.rows * s));
   DetectorConfig one_pass;
   one_pass.fr_max_tile_grid = 1;
@@ -91,7 +95,7 @@ TEST(FrDetect, SmallFaceInALargePhotoIsFoundByTheTiledPass) {
   const cv::Rect2f r = b->front().rect;
   EXPECT_TRUE(placed.contains((r.tl() + r.br()) / 2)) << r << " not in " << placed;
   EXPECT_GT(r.width, 25.f);
-  EXPECT_LT(r.width, 120.f);
+  EXPECT_LT(r.width, 90.f);
 }
 
 TEST(FrDetect, NothingInBlankOrNoiseImages) {
@@ -178,6 +182,38 @@ TEST(HugeImagesDeathTest, AnalysisMemoryStaysBounded) {
   };
   EXPECT_EXIT(run(), ::testing::ExitedWithCode(0), "");
   GTEST_FLAG_SET(death_test_style, old_style);
+}
+
+}  // namespace
+}  // namespace simkyc
+
+namespace simkyc {
+namespace {
+
+// fr_landmark's 68 points against dlib's 68 on the same HOG boxes: mean distance under 10% of
+// the inter-ocular distance on real photos, and its 5 points give the same eye centres.
+TEST(FrLandmark, AgreesWithDlib68OnRealPhotos) {
+  auto fr = make_fr_landmarker(model_dir());
+  auto d68 = make_dlib_landmarker(model_dir(), 68);
+  auto hog = detector("hog");
+  ASSERT_TRUE(fr.ok() && d68.ok() && hog) << (fr.ok() ? "" : fr.error().describe());
+  EXPECT_EQ((*fr)->num_points(), 68);
+  for (const char* name : kPhotos) {
+    const cv::Mat img = load_bgr(face(name));
+    auto boxes = hog->detect(img);
+    ASSERT_TRUE(boxes.ok() && !boxes->empty()) << name;
+    auto a = (*fr)->locate(img, boxes->front());
+    auto b = (*d68)->locate(img, boxes->front());
+    ASSERT_TRUE(a.ok() && b.ok()) << name;
+    ASSERT_EQ(a->points.size(), 68u);
+    const float iod = b->inter_eye_distance();
+    double err = 0;
+    for (std::size_t i = 0; i < 68; ++i) err += cv::norm(a->points[i] - b->points[i]);
+    EXPECT_LT(err / 68 / iod, 0.10) << name;
+    const Landmarks five = five_from_68(*a);
+    ASSERT_EQ(five.points.size(), 5u);
+    EXPECT_LT(cv::norm(five.left_eye() - b->left_eye()) / iod, 0.1) << name;
+  }
 }
 
 }  // namespace

@@ -69,10 +69,13 @@ cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size, int jpeg_quality)
 namespace simkyc {
 
 cv::Mat simulate_small_face(const cv::Mat& bgr, cv::Size frame, int long_side) {
-  cv::Mat canvas, small;
-  cv::resize(bgr, canvas, cv::Size(frame.width / 16, frame.height / 16), 0, 0, cv::INTER_AREA);
-  cv::GaussianBlur(canvas, canvas, cv::Size(0, 0), 3.0);
-  cv::resize(canvas, canvas, frame, 0, 0, cv::INTER_LINEAR);
+  // Background: the photo's mean colour with smooth, seeded noise (nothing face-like in it).
+  cv::Mat noise(frame.height / 32 + 1, frame.width / 32 + 1, CV_32FC3), canvas, small;
+  cv::RNG rng(12);
+  rng.fill(noise, cv::RNG::UNIFORM, cv::Scalar::all(-40), cv::Scalar::all(40));
+  noise += cv::mean(bgr);
+  noise.convertTo(canvas, CV_8UC3);
+  cv::resize(canvas, canvas, frame, 0, 0, cv::INTER_CUBIC);
   const double s = static_cast<double>(long_side) / std::max(bgr.cols, bgr.rows);
   const cv::Size sz(std::clamp(static_cast<int>(std::lround(bgr.cols * s)), 1, frame.width),
                     std::clamp(static_cast<int>(std::lround(bgr.rows * s)), 1, frame.height));

@@ -33,7 +33,7 @@ cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size = {102, 126}, int 
 
 // A small face in a large photo (a full-length shot, a card scan): the photo scaled so that its
 // longer side is `long_side` px, placed at a third of the way across and half way down a `frame`
-// whose background is the same photo enlarged and heavily blurred (no face-like structure),
+// whose background is smooth seeded noise around the photo's mean colour (nothing face-like),
 // JPEG-encoded at quality 90 and decoded again.
 cv::Mat simulate_small_face(const cv::Mat& bgr, cv::Size frame = {1280, 960}, int long_side = 240);
 
