@@ -218,3 +218,28 @@ TEST(FrLandmark, AgreesWithDlib68OnRealPhotos) {
 
 }  // namespace
 }  // namespace simkyc
+
+namespace simkyc {
+namespace {
+
+// fr_hog (the default's first detector): fr_detect finds the face, HOG on its crop gives the box
+// the dlib landmarkers were made for, close to HOG's own box on the whole photo.
+TEST(FrDetect, FrHogGivesHogBoxesWhereHogFindsTheFace) {
+  auto frh = detector("fr_hog");
+  auto hog = detector("hog");
+  ASSERT_TRUE(frh && hog);
+  EXPECT_EQ(frh->name(), "fr_hog");
+  EXPECT_EQ(std::string(kDefaultDetector), "fr_hog+mmod");
+  for (const char* name : {"jolie-1.jpg", "jolie-2.jpg", "other-8.jpg", "chorong-1.jpg"}) {
+    const cv::Mat img = load_bgr(face(name));
+    auto f = frh->detect(img);
+    auto h = hog->detect(img);
+    ASSERT_TRUE(f.ok() && h.ok() && !f->empty() && !h->empty()) << name;
+    EXPECT_EQ(f->front().source, "fr_detect/hog") << name;
+    const cv::Rect2f a = f->front().rect, b = h->front().rect;
+    EXPECT_GT((a & b).area() / (a | b).area(), 0.7f) << name << " " << a << " vs HOG " << b;
+  }
+}
+
+}  // namespace
+}  // namespace simkyc

@@ -15,8 +15,8 @@ mkdir -p "$out"
 read -r -a sets <<< "${SETS:-deepface face-api dlib-johns orl east-asian}"
 variants=${VARIANTS:-"full chip small"}
 eval_variants=${EVAL_VARIANTS:-"full chip"}
-detectors=${DETECTORS:-"fr_detect fr_detect+mmod hog+mmod dlib_recipe"}
-eval_detectors=${EVAL_DETECTORS:-"fr_detect+mmod hog+mmod"}
+detectors=${DETECTORS:-"fr_detect fr_detect+mmod fr_hog+mmod hog+mmod dlib_recipe"}
+eval_detectors=${EVAL_DETECTORS:-"fr_hog+mmod fr_detect+mmod hog+mmod"}
 embedder=${EMBEDDER:-dlib_resnet_xnn_v1}
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(detect eval table)

@@ -27,7 +27,7 @@ Result<DetectorBench> detector_bench_rows(const std::filesystem::path& model_dir
     cv::Mat img;
     cv::resize(live, img, size, 0, 0, cv::INTER_LINEAR);
     const std::string sz = std::to_string(size.width) + "x" + std::to_string(size.height);
-    for (const char* id : {"hog", "fr_detect", "blazeface_xnn_v1", kDefaultDetector, "hog_up1", "dlib_recipe"}) {
+    for (const char* id : {"hog", "fr_detect", "fr_hog", "blazeface_xnn_v1", kDefaultDetector, "hog_up1", "dlib_recipe"}) {
       auto det = make_detector(model_dir, id, DetectorConfig{});
       if (!det) continue;
       const bool slow = std::string(id) == "hog_up1" || std::string(id) == "dlib_recipe";

@@ -169,7 +169,7 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   s->add_option("--config", a.config, "Service settings (JSON; see docs/service.md)")->check(CLI::ExistingFile);
   s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one for the embedder)")->check(CLI::ExistingFile);
   s->add_option("--embedder", a.embedder, "Embedder decisions are made with (e.g. dlib_resnet_v1)")->capture_default_str();
-  s->add_option("--detector", a.detector, "Face detector (make_detector names, e.g. fr_detect+mmod, hog+mmod; docs/accuracy.md)")
+  s->add_option("--detector", a.detector, "Face detector (make_detector names, e.g. fr_hog+mmod, fr_detect+mmod, hog+mmod; docs/accuracy.md)")
       ->capture_default_str();
   s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);

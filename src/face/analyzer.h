@@ -16,7 +16,7 @@ namespace simkyc {
 
 // The detector (cascade) every command and the service use unless told otherwise (issue 12; the
 // figures that chose it: docs/accuracy.md, "Detectors").
-inline constexpr const char* kDefaultDetector = "hog+mmod";
+inline constexpr const char* kDefaultDetector = "fr_hog+mmod";
 
 struct AnalyzerConfig {
   DetectorConfig detector;

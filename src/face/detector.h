@@ -67,7 +67,7 @@ Result<std::unique_ptr<Detector>> make_fr_detector(const std::filesystem::path& 
 std::unique_ptr<Detector> make_cascade_detector(std::unique_ptr<Detector> first, std::unique_ptr<Detector> fallback);
 
 // Any detector by name: "hog", "mmod", "blazeface" (= "blazeface_v1"), "blazeface_xnn_v1", "fr_detect"
-// (= "fr_detect_v1"), "fr_detect_raw", "hog_up1" / "mmod_up2" (fixed upsampling, no downscaling), or
+// (= "fr_detect_v1"), "fr_detect_raw", "fr_hog" (fr_detect, boxes refined by HOG on the face's crop: fr_geometry.h), "hog_up1" / "mmod_up2" (fixed upsampling, no downscaling), or
 // a cascade of two "FIRST+FALLBACK" ("hog+mmod", "fr_detect+mmod"); "dlib_recipe" = "hog_up1+mmod_up2",
 // the plain dlib recipe of face_recognition (the baseline).
 Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,

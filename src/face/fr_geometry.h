@@ -5,6 +5,8 @@
 #pragma once
 #include <opencv2/core.hpp>
 
+#include "face/detector.h"
+
 namespace simkyc {
 
 struct FrBoxMap {
@@ -31,5 +33,10 @@ inline cv::Rect2f dlib_to_fr_square(const cv::Rect2f& d, const FrBoxMap& m = kFr
   const float cx = d.x + d.width / 2 - m.dx * side, cy = d.y + d.height / 2 - m.dy * side;
   return {cx - side / 2, cy - side / 2, side, side};
 }
+
+// make_detector's "fr_hog": fr_detect whose boxes are refined by dlib HOG run on a small crop
+// around each of the 3 largest faces: where HOG finds the same face its box is used (source
+// "fr_detect/hog"), the geometry the dlib landmarkers were made for; elsewhere the mapped box.
+Result<std::unique_ptr<Detector>> make_fr_hog_detector(const std::filesystem::path& model_dir, const DetectorConfig& cfg);
 
 }  // namespace simkyc
