@@ -34,7 +34,7 @@ const pct = (x) => (100 * x).toFixed(2) + '%';
 let md = `# Accuracy\n\nMade by \`bash tools/accuracy.sh\` (each row is \`simkyc eval ... --json\`) on ${new Date().toISOString().slice(0, 10)}.\n`;
 md += `Data: \`${data.replace(/.*\/shared\//, '../shared/')}\`. Models: ` +
   Object.entries(manifest.packages).map(([n, p]) => `npm \`${n}\` ${p.version}`).join(', ') +
-  `; descriptor \`${JSON.parse(fs.readFileSync(`${tmp}/${sets[0].split('|')[0]}.json`, 'utf8')).model}\` (the decision default; cosine similarity), detector dlib HOG with MMOD fallback.\n\n`;
+  `; descriptor \`${JSON.parse(fs.readFileSync(`${tmp}/${sets[0].split('|')[0]}.json`, 'utf8')).model}\` (the decision default; cosine similarity), detector \`fr_hog+mmod\` (fr_detect with HOG-refined boxes, MMOD fallback; see Detectors).\n\n`;
 md += 'TAR at a FAR is measured at the threshold that reaches that FAR on the set itself; "n/s" means the set has too few impostor pairs to measure that FAR (fewer than 1/FAR).\n\n';
 md += '| set | images | FTE | genuine pairs | impostor pairs | EER | TAR @ FAR 1e-2 | TAR @ 1e-3 | TAR @ 1e-4 | best accuracy |\n|---|---|---|---|---|---|---|---|---|---|\n';
 for (const s of sets) {

@@ -9,6 +9,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "cli/bench_detect.h"
 #include "cli/bench_inference.h"
 #include "cli/commands.h"
 #include "cli/format.h"
@@ -25,6 +26,7 @@ struct BenchArgs {
   std::string live = std::string(SIMKYC_SOURCE_DIR) + "/bench/data/live-640x480.jpg";
   int iterations = 20;
   bool json = false;
+  bool detectors_only = false;   // only the detector rows and verify default vs dlib recipe (issue 12)
 };
 
 struct Row {
@@ -96,6 +98,33 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
   if (!live_bytes) return report_error(live_bytes.error(), a.json);
   auto live = decode_image(*live_bytes);
   if (!live) return report_error(live.error(), a.json);
+  std::vector<Row> rows;
+  const int n = a.iterations;
+  double recipe_ratio = 0;
+  const auto add_detector_rows = [&]() -> Status {
+    auto d = detector_bench_rows(ctx.model_dir, live->bgr, *id_bytes, *live_bytes, n);
+    if (!d) return d.error();
+    for (auto& r : d->rows) rows.push_back(summarize(r.stage, r.size, std::move(r.ms)));
+    recipe_ratio = d->verify_ratio;
+    return ok_status();
+  };
+  if (a.detectors_only) {
+    if (auto st = add_detector_rows(); !st) return report_error(st.error(), a.json);
+    if (a.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& r : rows) j.push_back({{"stage", r.stage}, {"size", r.size}, {"median_ms", r.median}, {"p90_ms", r.p90}, {"n", r.n}});
+      print_json({{"rows", j}, {"verify_dlib_recipe_over_default", recipe_ratio}, {"peak_rss_mb", peak_rss_mb()}, {"iterations", n}});
+      return 0;
+    }
+    std::cout << std::left << std::setw(76) << "stage" << std::setw(11) << "size" << std::right << std::setw(11) << "median ms"
+              << std::setw(10) << "p90 ms" << std::setw(6) << "n" << "\n" << std::fixed << std::setprecision(2);
+    for (const auto& r : rows)
+      std::cout << std::left << std::setw(76) << r.stage.substr(0, 75) << std::setw(11) << r.size << std::right
+                << std::setw(11) << r.median << std::setw(10) << r.p90 << std::setw(6) << r.n << "\n";
+    std::cout << "verify, plain dlib recipe / default pipeline (medians, same run): " << recipe_ratio << "x\n"
+              << "peak RSS (every detector and both pipelines loaded): " << std::setprecision(0) << peak_rss_mb() << " MB\n";
+    return 0;
+  }
   auto an = FaceAnalyzer::load(ctx.model_dir, AnalyzerConfig{});
   if (!an) return report_error(an.error(), a.json);
   auto det = make_hog_detector(DetectorConfig{});
@@ -103,8 +132,6 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
   auto emb = make_dlib_resnet_embedder(ctx.model_dir);
   if (!det || !lm || !emb) return report_error(make_error(Reason::kModelError, "cannot load models"), a.json);
 
-  std::vector<Row> rows;
-  const int n = a.iterations;
   for (int scale : {1, 2}) {
     cv::Mat img;
     cv::resize(live->bgr, img, cv::Size(), scale, scale, cv::INTER_LINEAR);
@@ -141,12 +168,14 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
   auto inference = inference_bench_rows(ctx.model_dir, live->bgr, *id_bytes, *live_bytes, n);
   if (!inference) return report_error(inference.error(), a.json);
   for (auto& r : *inference) rows.push_back(summarize(r.stage, r.size, std::move(r.ms)));
+  if (auto st = add_detector_rows(); !st) return report_error(st.error(), a.json);
   const double rss = peak_rss_mb();
   if (a.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& r : rows) j.push_back({{"stage", r.stage}, {"size", r.size}, {"median_ms", r.median}, {"p90_ms", r.p90}, {"n", r.n}});
     print_json({{"rows", j}, {"verify_speedup_vs_baseline", ratio}, {"peak_rss_mb", rss},
-                {"peak_rss_mb_default_pipeline", rss_default}, {"iterations", n}});
+                {"peak_rss_mb_default_pipeline", rss_default},
+                {"verify_dlib_recipe_over_default", recipe_ratio}, {"iterations", n}});
     return 0;
   }
   std::cout << std::left << std::setw(68) << "stage" << std::setw(11) << "size" << std::right << std::setw(11)
@@ -156,6 +185,7 @@ int run_bench(const Context& ctx, const BenchArgs& a) {
     std::cout << std::left << std::setw(68) << r.stage.substr(0, 67) << std::setw(11) << r.size << std::right
               << std::setw(11) << r.median << std::setw(10) << r.p90 << std::setw(6) << r.n << "\n";
   std::cout << std::string(106, '-') << "\nverify speed-up, 2 threads vs 1-thread baseline: " << ratio << "x\n"
+            << "verify, plain dlib recipe / default pipeline (medians, same run): " << recipe_ratio << "x\n"
             << "peak RSS: " << std::setprecision(0) << rss_default << " MB with the default pipeline, " << rss
             << " MB after loading every backend\n";
   return 0;
@@ -170,6 +200,8 @@ void add_bench_commands(CLI::App& app, Context& ctx) {
   b->add_option("--live", a.live, "Live photo (640x480); also scaled x2 to 1280x960")->capture_default_str();
   b->add_option("--iterations,-n", a.iterations, "Timed runs per stage")->capture_default_str()->check(CLI::Range(1, 100000));
   b->add_flag("--json", a.json, "Print JSON");
+  b->add_flag("--detectors", a.detectors_only,
+              "Only the detectors at 640x480 and 1280x960 and verify of the default pipeline against the plain dlib recipe");
   b->callback([&ctx] { ctx.exit_code = run_bench(ctx, a); });
 }
 

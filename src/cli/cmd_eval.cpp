@@ -22,8 +22,8 @@ namespace {
 
 struct EvalArgs {
   std::string pairs, folders, plot, calibration_out, calibration;
-  // The decision embedder by default (issue 11: one command measures what ships), detector as issue 6.
-  std::string embedder = kDecisionEmbedder, detector = "hog+mmod";
+  // The decision embedder and the default detector (issues 11, 12: one command measures what ships).
+  std::string embedder = kDecisionEmbedder, detector = kDefaultDetector;
   bool json = false;
   int threads = 0;
   std::vector<double> fars = {1e-2, 1e-3, 1e-4};
@@ -253,7 +253,7 @@ void add_source_options(CLI::App* c, EvalArgs& a) {
   c->add_option("pairs", a.pairs, "Pair list: `path1 path2 label` lines or file_x,file_y,Decision CSV");
   c->add_option("--embedder", a.embedder, "Embedder model id (dlib_resnet_v1, dlib_resnet_onnx_v1, dlib_resnet_xnn_v1, faceres_v1, faceres_xnn_v1, mobilefacenet_v1, fr_feature_v1, mfn_expo_v1, fusion_...; default: the one decisions are made with)")
       ->capture_default_str();
-  c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, blazeface_xnn_v1, or a cascade FIRST+FALLBACK (hog+mmod, hog+blazeface)")->capture_default_str();
+  c->add_option("--detector", a.detector, "Detector: hog, mmod, blazeface, blazeface_xnn_v1, fr_detect, dlib_recipe (the face_recognition baseline), or a cascade FIRST+FALLBACK (fr_detect+mmod, hog+mmod)")->capture_default_str();
   c->add_option("--folders", a.folders, "Folder with one sub-folder per person: all genuine and impostor pairs")
       ->check(CLI::ExistingDirectory);
   c->add_option("--threads", a.threads, "Worker threads (default: all cores)");

@@ -168,7 +168,7 @@ void add_face_commands(CLI::App& app, Context& ctx) {
   static std::string detector;
   det->add_flag("--no-fallback", no_fallback, "HOG only, no MMOD CNN fallback");
   det->add_option("--detector", detector,
-                  "Detector instead of the default hog+mmod: hog, mmod, blazeface, blazeface_xnn_v1, or a cascade FIRST+FALLBACK (e.g. hog+blazeface)");
+                  "Detector instead of the default: hog, mmod, blazeface, blazeface_xnn_v1, fr_detect, dlib_recipe, or a cascade FIRST+FALLBACK (e.g. fr_detect+mmod)");
   det->callback([&ctx] { ctx.exit_code = run_detect(ctx, detect_arg, !no_fallback, detector); });
 
   auto* q = app.add_subcommand("quality", "Check whether the main face in an image is usable");

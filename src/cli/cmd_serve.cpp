@@ -20,6 +20,7 @@ struct ServeArgs {
   std::string store, key_file, config, calibration, tls_cert, tls_key;
   std::string web = SIMKYC_DEFAULT_WEB_DIR;
   std::string embedder = kDecisionEmbedder;
+  std::string detector = kDefaultDetector;
   int threads = 8;
 };
 
@@ -137,6 +138,7 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   if (!store) return report_error(store.error(), false);
   AnalyzerConfig acfg;
   acfg.embedder_id = a.embedder;
+  acfg.detector_id = a.detector;
   auto analyzer = FaceAnalyzer::load(ctx.model_dir, acfg);
   if (!analyzer) return report_error(analyzer.error(), false);
   const auto model = analyzer->embedder_info().name;
@@ -179,6 +181,8 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   s->add_option("--config", a.config, "Service settings (JSON; see docs/service.md)")->check(CLI::ExistingFile);
   s->add_option("--calibration", a.calibration, "Calibration table (default: the shipped one for the embedder)")->check(CLI::ExistingFile);
   s->add_option("--embedder", a.embedder, "Embedder decisions are made with (e.g. dlib_resnet_v1)")->capture_default_str();
+  s->add_option("--detector", a.detector, "Face detector (make_detector names, e.g. fr_hog+mmod, fr_detect+mmod, hog+mmod; docs/accuracy.md)")
+      ->capture_default_str();
   s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
   s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);
   s->add_option("--tls-key", a.tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);

@@ -16,6 +16,7 @@ struct Context {
 
 void add_face_commands(CLI::App& app, Context& ctx);      // detect, quality, compare, verify
 void add_eval_commands(CLI::App& app, Context& ctx);      // eval, calibrate
+void add_detect_eval_commands(CLI::App& app, Context& ctx);  // detect-eval
 void add_bench_commands(CLI::App& app, Context& ctx);     // bench
 void add_document_commands(CLI::App& app, Context& ctx);  // document check, document portrait
 void add_serve_commands(CLI::App& app, Context& ctx);     // serve

@@ -50,7 +50,7 @@ void add_match_options(CLI::App* cmd, MatchOptions& opts) {
                   "docs/accuracy.md); the shipped table is models/calibration/<embedder>.json")
       ->capture_default_str();
   cmd->add_option("--detector", opts.detector,
-                  "Face detector: hog+mmod, hog+blazeface, blazeface, blazeface_xnn_v1 (fastest; docs/inference.md)")
+                  "Face detector: fr_hog+mmod, fr_detect+mmod, fr_detect, hog+mmod, blazeface_xnn_v1, dlib_recipe, any FIRST+FALLBACK (docs/accuracy.md, Detectors)")
       ->capture_default_str();
 }
 

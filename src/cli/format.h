@@ -25,7 +25,7 @@ struct MatchOptions {
   double fmr = 1e-4;
   std::string calibration;
   std::string embedder = kDecisionEmbedder;   // any make_embedder id; each has its own calibration table
-  std::string detector = "hog+mmod";           // any make_detector name
+  std::string detector = kDefaultDetector;     // any make_detector name
 };
 void add_match_options(CLI::App* cmd, MatchOptions& opts);
 

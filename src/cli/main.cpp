@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
 
   add_face_commands(app, ctx);
   add_eval_commands(app, ctx);
+  add_detect_eval_commands(app, ctx);
   add_bench_commands(app, ctx);
   add_document_commands(app, ctx);
   add_serve_commands(app, ctx);

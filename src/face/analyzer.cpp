@@ -1,5 +1,10 @@
 #include "face/analyzer.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
 #include "core/clock.h"
 
 // OpenBLAS (which dlib's networks call for their matrix products).
@@ -40,7 +45,52 @@ FaceAnalyzer FaceAnalyzer::clone() const {
   return a;
 }
 
-Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& bgr, bool embed) {
+namespace {
+
+// The copy of `bgr` that analysis works on: bgr itself, or scaled so that its longer side is
+// max_side.  Ensures: scale = working / original.
+cv::Mat bounded(const cv::Mat& bgr, int max_side, double& scale) {
+  scale = 1.0;
+  const int side = std::max(bgr.cols, bgr.rows);
+  if (max_side <= 0 || side <= max_side) return bgr;
+  scale = static_cast<double>(max_side) / side;
+  cv::Mat small;
+  cv::resize(bgr, small, cv::Size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
+                                  std::max(1, static_cast<int>(std::lround(bgr.rows * scale)))),
+             0, 0, cv::INTER_AREA);
+  return small;
+}
+
+cv::Rect2f unscale(const cv::Rect2f& r, double scale) {
+  const auto k = static_cast<float>(1.0 / scale);
+  return {r.x * k, r.y * k, r.width * k, r.height * k};
+}
+
+}  // namespace
+
+Result<std::vector<FaceBox>> FaceAnalyzer::detect(const cv::Mat& input) {
+  double scale = 1.0;
+  const cv::Mat bgr = bounded(input, cfg_.max_analysis_side_px, scale);
+  auto boxes = detector_->detect(bgr);
+  if (boxes && scale != 1.0)
+    for (auto& b : *boxes) b.rect = unscale(b.rect, scale);
+  return boxes;
+}
+
+Result<FaceAnalysis> FaceAnalyzer::analyze(const cv::Mat& input, bool embed) {
+  double scale = 1.0;
+  Stopwatch sw;
+  const cv::Mat bgr = bounded(input, cfg_.max_analysis_side_px, scale);
+  const double downscale_ms = sw.elapsed_ms();
+  auto fa = analyze_bounded(bgr, embed);
+  if (!fa || scale == 1.0) return fa;
+  fa->timings_ms["downscale"] = downscale_ms;
+  fa->box.rect = unscale(fa->box.rect, scale);
+  for (auto& p : fa->landmarks.points) p *= static_cast<float>(1.0 / scale);
+  return fa;
+}
+
+Result<FaceAnalysis> FaceAnalyzer::analyze_bounded(const cv::Mat& bgr, bool embed) {
   FaceAnalysis fa;
   Stopwatch sw;
   auto boxes = detector_->detect(bgr);

@@ -14,9 +14,13 @@
 
 namespace simkyc {
 
+// The detector (cascade) every command and the service use unless told otherwise (issue 12; the
+// figures that chose it: docs/accuracy.md, "Detectors").
+inline constexpr const char* kDefaultDetector = "fr_hog+mmod";
+
 struct AnalyzerConfig {
   DetectorConfig detector;
-  std::string detector_id = "hog+mmod";        // make_detector's names
+  std::string detector_id = kDefaultDetector;  // make_detector's names
   std::string embedder_id = "dlib_resnet_v1";  // make_embedder's ids
   QualityConfig quality;
   // Faces narrower than this fraction of the main (largest) face are treated as background
@@ -25,6 +29,10 @@ struct AnalyzerConfig {
   // Also locate the 68-point landmarks and fill FaceAnalysis::landmarks.arcface even when the
   // embedder does not need them (it does when its info().needs_arcface_points).
   bool arcface_points = false;
+  // Images whose longer side is above this are scaled down (INTER_AREA) before any detector,
+  // landmarker or alignment sees them, so that memory and time stay bounded whatever the guard
+  // lets through (up to 40 MP); boxes and landmarks are mapped back to the input's coordinates.
+  int max_analysis_side_px = 2048;
 };
 
 struct FaceAnalysis {
@@ -47,13 +55,14 @@ class FaceAnalyzer {
   // Ensures: the main face analysed.  Errors: kNoFace when no face is found; kModelError.
   Result<FaceAnalysis> analyze(const cv::Mat& bgr, bool embed = true);
 
-  // Detection only: every face, largest first.
-  Result<std::vector<FaceBox>> detect(const cv::Mat& bgr) { return detector_->detect(bgr); }
+  // Detection only: every face, largest first (on the bounded copy, in bgr's coordinates).
+  Result<std::vector<FaceBox>> detect(const cv::Mat& bgr);
   ModelInfo embedder_info() const { return embedder_->info(); }
   const AnalyzerConfig& config() const { return cfg_; }
 
  private:
   FaceAnalyzer() = default;
+  Result<FaceAnalysis> analyze_bounded(const cv::Mat& bgr, bool embed);
   AnalyzerConfig cfg_;
   std::unique_ptr<Detector> detector_;
   std::unique_ptr<Landmarker> landmarker_;

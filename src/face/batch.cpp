@@ -2,7 +2,9 @@
 
 #include "core/file.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -59,6 +61,29 @@ cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size, int jpeg_quality)
   cv::resize(bgr(crop), small, size, 0, 0, cv::INTER_AREA);
   std::vector<std::uint8_t> jpeg;
   cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, jpeg_quality});
+  return cv::imdecode(jpeg, cv::IMREAD_COLOR);
+}
+
+}  // namespace simkyc
+
+namespace simkyc {
+
+cv::Mat simulate_small_face(const cv::Mat& bgr, cv::Size frame, int long_side) {
+  // Background: the photo's mean colour with smooth, seeded noise (nothing face-like in it).
+  cv::Mat noise(frame.height / 32 + 1, frame.width / 32 + 1, CV_32FC3), canvas, small;
+  cv::RNG rng(12);
+  rng.fill(noise, cv::RNG::UNIFORM, cv::Scalar::all(-40), cv::Scalar::all(40));
+  noise += cv::mean(bgr);
+  noise.convertTo(canvas, CV_8UC3);
+  cv::resize(canvas, canvas, frame, 0, 0, cv::INTER_CUBIC);
+  const double s = static_cast<double>(long_side) / std::max(bgr.cols, bgr.rows);
+  const cv::Size sz(std::clamp(static_cast<int>(std::lround(bgr.cols * s)), 1, frame.width),
+                    std::clamp(static_cast<int>(std::lround(bgr.rows * s)), 1, frame.height));
+  cv::resize(bgr, small, sz, 0, 0, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const int x = std::min(frame.width / 3, frame.width - sz.width), y = std::min(frame.height / 2 - sz.height / 2, frame.height - sz.height);
+  small.copyTo(canvas(cv::Rect(std::max(0, x), std::max(0, y), sz.width, sz.height)));
+  std::vector<std::uint8_t> jpeg;
+  cv::imencode(".jpg", canvas, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
   return cv::imdecode(jpeg, cv::IMREAD_COLOR);
 }
 

@@ -31,4 +31,10 @@ std::vector<BatchItem> analyze_files(const std::vector<std::filesystem::path>& f
 // resize to size (e.g. 102x126), JPEG-encode at `quality` and decode again.
 cv::Mat simulate_chip_photo(const cv::Mat& bgr, cv::Size size = {102, 126}, int jpeg_quality = 75);
 
+// A small face in a large photo (a full-length shot, a card scan): the photo scaled so that its
+// longer side is `long_side` px, placed at a third of the way across and half way down a `frame`
+// whose background is smooth seeded noise around the photo's mean colour (nothing face-like),
+// JPEG-encoded at quality 90 and decoded again.
+cv::Mat simulate_small_face(const cv::Mat& bgr, cv::Size frame = {1280, 960}, int long_side = 240);
+
 }  // namespace simkyc

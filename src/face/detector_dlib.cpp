@@ -32,6 +32,15 @@ struct Scaled {
 Scaled rescale_for_detection(const cv::Mat& bgr, const DetectorConfig& cfg) {
   Scaled s{bgr, 1.0};
   const int long_side = std::max(bgr.cols, bgr.rows);
+  if (cfg.fixed_upsample >= 0) {   // the plain dlib recipe: no downscaling, fixed upsampling
+    for (int i = 0; i < cfg.fixed_upsample && 2 * std::max(s.img.cols, s.img.rows) <= cfg.max_upsampled_side_px; ++i) {
+      cv::Mat up;
+      cv::resize(s.img, up, cv::Size(), 2.0, 2.0, cv::INTER_LINEAR);
+      s.img = up;
+      s.scale *= 2.0;
+    }
+    return s;
+  }
   if (long_side > cfg.downscale_above_px) {
     s.scale = static_cast<double>(cfg.downscale_to_px) / long_side;
     cv::resize(bgr, s.img, cv::Size(), s.scale, s.scale, cv::INTER_AREA);

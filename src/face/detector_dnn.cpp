@@ -5,6 +5,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "face/detector.h"
+#include "face/fr_geometry.h"
 #include "face/net.h"
 
 namespace simkyc {
@@ -142,6 +143,14 @@ Result<std::unique_ptr<Detector>> make_dnn_detector(const std::filesystem::path&
 Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& model_dir, const std::string& id,
                                                 const DetectorConfig& cfg) {
   if (id == "hog") return make_hog_detector(cfg);
+  if (id == "dlib_recipe") return make_detector(model_dir, "hog_up1+mmod_up2", cfg);
+  if (id == "hog_up1" || id == "mmod_up2") {
+    DetectorConfig c = cfg;
+    c.fixed_upsample = id == "hog_up1" ? 1 : 2;
+    return id == "hog_up1" ? make_hog_detector(c) : make_mmod_detector(model_dir, c);
+  }
+  if (id == "fr_detect" || id == "fr_detect_v1" || id == "fr_detect_raw") return make_fr_detector(model_dir, cfg, id == "fr_detect_raw");
+  if (id == "fr_hog") return make_fr_hog_detector(model_dir, cfg);
   if (id == "mmod") return make_mmod_detector(model_dir, cfg);
   if (id == "hog+mmod") return make_cascade_detector(model_dir, cfg);
   if (const auto plus = id.find('+'); plus != std::string::npos) {
@@ -149,6 +158,7 @@ Result<std::unique_ptr<Detector>> make_detector(const std::filesystem::path& mod
     if (second.find('+') != std::string::npos) return make_error(Reason::kModelError, "a cascade has two detectors: '" + id + "'");
     auto a = make_detector(model_dir, id.substr(0, plus), cfg);
     if (!a) return a.error();
+    if (second == "mmod" && !cfg.mmod_fallback) return a;   // `simkyc detect --no-fallback`
     auto b = make_detector(model_dir, second, cfg);
     if (!b) return b.error();
     return make_cascade_detector(std::move(a.value()), std::move(b.value()));
