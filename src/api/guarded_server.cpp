@@ -255,6 +255,7 @@ class ConnectionThreads final : public httplib::TaskQueue {
 GuardedServer::GuardedServer(ConnectionLimits limits, const std::string& tls_cert, const std::string& tls_key)
     : limits_(limits) {
   new_task_queue = [this] { return new ConnectionThreads(*this); };
+  set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) { return request_rules(req, res); });
   set_payload_max_length(limits_.max_body_bytes);
   set_keep_alive_timeout(limits_.keep_alive_s);
   set_read_timeout(limits_.idle_timeout_s, 0);
@@ -282,6 +283,31 @@ GuardedServer::~GuardedServer() {
 bool GuardedServer::is_valid() const { return !tls_wanted_ || tls_ctx_ != nullptr; }
 
 void GuardedServer::close_after_response() { t_close_requested = true; }
+
+httplib::Server::HandlerResponse GuardedServer::request_rules(const httplib::Request& req, httplib::Response& res) {
+  auto refuse = [&res](int status, Reason r) {
+    const auto& i = info(r);
+    res.status = status;
+    res.set_content(nlohmann::json{{"code", i.code}, {"message", i.message}, {"hint", i.hint}}.dump(), "application/json");
+    res.set_header("Connection", "close");
+    close_after_response();
+    return HandlerResponse::Handled;
+  };
+  if (req.has_header("Content-Length")) {
+    // cpp-httplib would read (and throw away) a body declared over the limit before answering.
+    const std::string v = req.get_header_value("Content-Length");
+    const bool digits = !v.empty() && v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits) return refuse(400, Reason::kBadRequest);
+    if (std::stoull(v) > limits_.max_body_bytes) return refuse(413, Reason::kPayloadTooLarge);
+    return HandlerResponse::Unhandled;
+  }
+  if (req.has_header("Transfer-Encoding")) return HandlerResponse::Unhandled;
+  // Without either cpp-httplib reads a body until the client closes: a POST/PUT/PATCH must say
+  // how long its body is; a DELETE without a length has none (RFC 9112 6.3).
+  if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") return refuse(411, Reason::kLengthRequired);
+  if (req.method == "DELETE") const_cast<httplib::Request&>(req).set_header("Content-Length", "0");
+  return HandlerResponse::Unhandled;
+}
 
 int GuardedServer::open_connections() const {
   std::lock_guard lock(mu_);
@@ -362,7 +388,21 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     ERR_clear_error();
   }
   release(sock, ip);
-  ::shutdown(sock, SHUT_RDWR);
+  // Lingering close: stop sending, then read what the client still sends for a moment, so that
+  // its unread bytes do not turn into a reset that destroys the answer before it is read.
+  ::shutdown(sock, SHUT_WR);
+  if (!ssl) {
+    char buf[4096];
+    std::size_t drained = 0;
+    const auto until = Clock::now() + std::chrono::milliseconds(1000);
+    while (drained < (256u << 10)) {
+      pollfd p{sock, POLLIN, 0};
+      if (::poll(&p, 1, ms_until(until)) <= 0) break;
+      const ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      drained += static_cast<std::size_t>(n);
+    }
+  }
   ::close(sock);
   return true;
 }

@@ -8,7 +8,9 @@
 // while a request is read, the whole body within body_timeout_s; a kept-alive connection with no
 // new request is closed after keep_alive_s.  A request that misses a deadline is answered 408,
 // one whose headers exceed max_header_bytes 431, one whose body runs past max_body_bytes 413,
-// each with the API's JSON error body, and its connection is closed.  How many requests run in
+// each with the API's JSON error body, and its connection is closed.  A POST/PUT/PATCH without a
+// Content-Length (or chunked encoding) is answered 411 at once.  The server installs its own
+// pre-routing handler for this: do not replace it with set_pre_routing_handler.  How many requests run in
 // the service at once is limited separately (ServerConfig::threads, in server.cpp).
 #pragma once
 #include <atomic>
@@ -55,6 +57,9 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+  // Before a body is read: 411 for a POST/PUT/PATCH without a length, 413 for a declared length
+  // over the limit, 400 for a malformed one (installed as the pre-routing handler).
+  HandlerResponse request_rules(const httplib::Request& req, httplib::Response& res);
   bool admit(socket_t sock, const std::string& ip);
   void release(socket_t sock, const std::string& ip);
 

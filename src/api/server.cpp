@@ -96,22 +96,6 @@ Result<ChallengeFrames> challenge_frames(const Req& req, const json& body) {
   return out;
 }
 
-// Before the body is read: a POST/PUT/PATCH must say how long its body is (cpp-httplib would
-// otherwise read until the client closes): 411 and the connection closes.  A DELETE without a
-// length has no body (RFC 9112 6.3).
-httplib::Server::HandlerResponse length_rule(const Req& req, Res& res) {
-  if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
-    return httplib::Server::HandlerResponse::Unhandled;
-  if (req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
-    send(res, 411, error_body(make_error(Reason::kLengthRequired)));
-    res.set_header("Connection", "close");
-    GuardedServer::close_after_response();
-    return httplib::Server::HandlerResponse::Handled;
-  }
-  if (req.method == "DELETE") const_cast<Req&>(req).set_header("Content-Length", "0");
-  return httplib::Server::HandlerResponse::Unhandled;
-}
-
 std::string bearer(const Req& req) {
   const auto h = req.get_header_value("Authorization");
   if (h.rfind("Bearer ", 0) == 0) return h.substr(7);
@@ -221,7 +205,6 @@ struct ApiServer::Impl {
 
   void routes() {
     auto& s = *http;
-    s.set_pre_routing_handler(length_rule);
     s.Get("/healthz", [this](const Req& req, Res& res) {
       send(res, 200, {{"status", "ok"}, {"model", svc.calibration().model}});
       finish("/healthz", req, res, 0);

@@ -6,7 +6,8 @@
 //
 // Input: one raw HTTP request, sent as-is over a loopback TCP connection to the API's connection
 // handling (GuardedServer, src/api/guarded_server.cpp: deadlines, header and body limits) in
-// this process, with the API's pre-routing rule (411 without a length) and error handler.  The client half-closes after sending, so a request
+// this process (its request rules included: 411 without a length, 413 for a declared length over
+// the limit).  The client half-closes after sending, so a request
 // that promises more body than it has ends at once instead of at the read timeout.  The target
 // aborts when the server answers with a 5xx or does not answer at all.
 //
@@ -65,7 +66,6 @@ void start_server() {
   limits.max_body_bytes = 1u << 20;
   limits.header_timeout_s = limits.idle_timeout_s = limits.body_timeout_s = 2;
   static simkyc::GuardedServer server(limits, "", "");
-  server.set_pre_routing_handler(simkyc::length_rule);
   server.Post(R"(/v1/sessions/([A-Za-z0-9_]+)/(document|live|consent|registrations))", handle);
   server.Post("/v1/sessions", handle);
   server.Post(R"(/v1/reviews/([A-Za-z0-9_]+)/resolve)", handle);
