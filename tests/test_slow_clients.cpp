@@ -111,7 +111,13 @@ class Guarded {
     srv_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
       res.set_content(json{{"bytes", req.body.size()}}.dump(), "application/json");
     });
+    // As ApiServer does: Debian's cpp-httplib listens with a backlog of 5; raise it after binding.
+    srv_.set_socket_options([this](socket_t sock) {
+      httplib::default_socket_options(sock);
+      listen_fd_ = sock;
+    });
     port_ = srv_.bind_to_any_port("127.0.0.1");
+    if (listen_fd_ >= 0) ::listen(listen_fd_, 256);
     thread_ = std::thread([this] { srv_.listen_after_bind(); });
     while (!srv_.is_running()) std::this_thread::sleep_for(Ms(5));
   }
@@ -125,6 +131,7 @@ class Guarded {
  private:
   simkyc::GuardedServer srv_;
   int port_ = 0;
+  int listen_fd_ = -1;
   std::thread thread_;
 };
 
