@@ -93,6 +93,8 @@ def main():
     srv = subprocess.Popen([a.simkyc, "--models", a.models, "--log-level", "info", "serve", "--listen", "127.0.0.1:0",
                             "--store", store, "--config", os.path.join(work, "config.json"), "--threads", "4",
                             "--web", ""], stdout=subprocess.PIPE, stderr=log, text=True)
+    import atexit
+    atexit.register(lambda: srv.poll() is None and srv.kill())   # never leave the server behind
     line = srv.stdout.readline()
     if "127.0.0.1:" not in line:
         print("soak: server did not start: " + line, file=sys.stderr)
@@ -244,6 +246,8 @@ def main():
     # Every acknowledged registration is in the store.
     lost = None
     if not crashed:
+        conn0.close()   # idle for the whole run: the server closed it long ago (keep-alive timeout)
+        conn0 = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         st, t = request(conn0, "GET", f"/v1/sessions/{sid}/registrations", headers=auth)
         stored = {n["phone_number"] for n in json.loads(t)["numbers"]} if st == 200 else set()
         lost = len(acknowledged - stored)

@@ -2,7 +2,10 @@
 // hardening tests (test_slow_clients.cpp, test_privacy.cpp).  Its stderr (the log) goes to
 // DIR/server.log.
 #pragma once
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +53,9 @@ class ServeProcess {
     const auto p = line.find("127.0.0.1:");
     if (p == std::string::npos) throw std::runtime_error("server did not start: " + line + "\n" + log());
     port_ = std::stoi(line.substr(p + 10));
+    // The line is printed once bound, a moment before the server accepts: wait for /healthz so
+    // that a signal sent right away is not lost (serve's stop() is a no-op before it runs).
+    for (int i = 0; i < 200 && !answers(); ++i) usleep(50 * 1000);
   }
   ~ServeProcess() { stop(SIGTERM); }
   ServeProcess(const ServeProcess&) = delete;
@@ -72,6 +78,25 @@ class ServeProcess {
   }
 
  private:
+  bool answers() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+      timeval tv{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[16] = {};
+      ok = ::send(fd, req, sizeof req - 1, MSG_NOSIGNAL) > 0 && ::recv(fd, buf, sizeof buf - 1, 0) > 0 &&
+           std::string(buf).rfind("HTTP/1.1 200", 0) == 0;
+    }
+    ::close(fd);
+    return ok;
+  }
+
   std::filesystem::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;
