@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Sets up (packages, models, build) and runs every test (unit, CLI end-to-end, fuzz smoke).
+# Sets up (packages, models, build) and runs every test (unit, CLI end-to-end, fuzz smoke), then
+# the tests again under ASan+UBSan and the concurrency tests under TSan (scripts/sanitize.sh).
 #   scripts/test.sh [extra ctest arguments, e.g. -R Cli]
+# The sanitizer runs are on with SIMKYC_SANITIZERS=1 (not yet the default: their CI time has not
+# been measured).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)" "$@"
+if [ "${SIMKYC_SANITIZERS:-0}" = 1 ]; then
+  bash "$root/scripts/sanitize.sh" asan "$@"
+  bash "$root/scripts/sanitize.sh" tsan "$@"
+fi

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <semaphore>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "api/hints.h"
+#include "api/guarded_server.h"
 #include "core/clock.h"
 
 namespace simkyc {
@@ -238,10 +240,15 @@ int http_status(Reason r) {
     case Reason::kReviewOwnCase:
     case Reason::kLiveFileNotAllowed: return 403;
     case Reason::kNotFound: return 404;
-    case Reason::kRateLimited: return 429;
-    case Reason::kStoreUnavailable: return 503;
+    case Reason::kRateLimited:
+    case Reason::kTooManyConnections: return 429;
+    case Reason::kStoreUnavailable:
+    case Reason::kServiceBusy: return 503;
     case Reason::kMethodNotAllowed: return 405;
     case Reason::kUnsupportedMediaType: return 415;
+    case Reason::kRequestTimeout: return 408;
+    case Reason::kLengthRequired: return 411;
+    case Reason::kHeadersTooLarge: return 431;
     case Reason::kPayloadTooLarge:
     case Reason::kJsonBodyTooLarge:
     case Reason::kImageTooLarge: return 413;
@@ -280,12 +287,17 @@ struct ApiServer::Impl {
   int bound_port = 0;
   socket_t listen_fd = -1;   // the listening socket (set while binding)
   HintCatalogue hints{};     // customer hints per language (Accept-Language)
+  // Requests inside the service at once (cfg.threads): connections have threads of their own
+  // (guarded_server.h), so waiting, slow or idle clients never hold one of these.
+  std::unique_ptr<std::counting_semaphore<>> work = nullptr;
 
   // Wraps a handler: authentication, timing, metrics, access log, exceptions.
   template <class F>
   httplib::Server::Handler authed(const std::string& route, F f) {
     return [this, route, f](const Req& req, Res& res) {
       Stopwatch sw;
+      work->acquire();
+      struct Slot { std::counting_semaphore<>& s; ~Slot() { s.release(); } } slot{*work};
       try {
         auto caller = svc.authenticate(bearer(req));
         if (!caller) send_error(res, caller.error());
@@ -551,15 +563,12 @@ struct ApiServer::Impl {
 
 ApiServer::ApiServer(Service& service, Metrics& metrics, ServerConfig cfg)
     : impl_(new Impl{service, metrics, std::move(cfg), nullptr, 0}) {
-  if (!impl_->cfg.tls_cert.empty() && !impl_->cfg.tls_key.empty())
-    impl_->http = std::make_unique<httplib::SSLServer>(impl_->cfg.tls_cert.c_str(), impl_->cfg.tls_key.c_str());
-  else
-    impl_->http = std::make_unique<httplib::Server>();
+  // Connections, deadlines and TLS: guarded_server.h (slow and idle clients, issue 16).
+  ConnectionLimits limits = impl_->cfg.connections;
+  limits.max_body_bytes = impl_->cfg.max_body_bytes;
+  impl_->http = std::make_unique<GuardedServer>(limits, impl_->cfg.tls_cert, impl_->cfg.tls_key);
   const int threads = std::max(1, impl_->cfg.threads);
-  impl_->http->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  impl_->http->set_payload_max_length(impl_->cfg.max_body_bytes);
-  impl_->http->set_read_timeout(30, 0);
-  impl_->http->set_write_timeout(30, 0);
+  impl_->work = std::make_unique<std::counting_semaphore<>>(threads);
   // Debian's cpp-httplib is a compiled library that listens with a backlog of 5: a burst of
   // counters connecting at once overflowed it and connections were dropped unanswered.  The
   // listening socket is remembered here and its backlog raised after binding (bind()).

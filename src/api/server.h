@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/guarded_server.h"
 #include "api/metrics.h"
 #include "registry/service.h"
 
@@ -15,7 +16,8 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;                           // 0: pick a free port (see ApiServer::port())
   std::size_t max_body_bytes = 24u << 20;    // larger requests are refused with 413 before reading
-  int threads = 8;                           // worker threads
+  int threads = 8;                           // requests inside the service at once
+  ConnectionLimits connections;              // open connections, read deadlines (guarded_server.h)
   std::string tls_cert, tls_key;             // both set: HTTPS
   std::string web_root;                      // static files for the console ("" = none)
   // Hint catalogues, one <lang>.json per language (Accept-Language picks); "" = web_root/i18n.

@@ -22,6 +22,7 @@ struct ServeArgs {
   std::string embedder = kDecisionEmbedder;
   std::string detector = kDefaultDetector;
   int threads = 8;
+  ConnectionLimits connections;
 };
 
 ApiServer* g_server = nullptr;
@@ -109,6 +110,7 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
     return report_error(make_error(Reason::kUsage, "--listen HOST:PORT"), false);
   }
   sc.threads = a.threads;
+  sc.connections = a.connections;
   sc.tls_cert = a.tls_cert;
   sc.tls_key = a.tls_key;
   sc.web_root = a.web;
@@ -158,8 +160,8 @@ int run_serve(const Context& ctx, const ServeArgs& a) {
   // One line on stdout that scripts and tests wait for.
   std::cout << "simkyc serving on " << (sc.tls_cert.empty() ? "http" : "https") << "://" << sc.host << ":" << server.port()
             << " (store " << redact_location(store_path) << ")" << std::endl;
-  spdlog::info("listening host={} port={} threads={} store={}", sc.host, server.port(), sc.threads,
-               redact_location(store_path));
+  spdlog::info("listening host={} port={} threads={} max_connections={} per_address={} store={}", sc.host, server.port(),
+               sc.threads, sc.connections.max_connections, sc.connections.max_per_address, redact_location(store_path));
   auto st = server.run();
   g_server = nullptr;
   if (!st) return report_error(st.error(), false);
@@ -183,7 +185,18 @@ void add_serve_commands(CLI::App& app, Context& ctx) {
   s->add_option("--embedder", a.embedder, "Embedder decisions are made with (e.g. dlib_resnet_v1)")->capture_default_str();
   s->add_option("--detector", a.detector, "Face detector (make_detector names, e.g. fr_hog+mmod, fr_detect+mmod, hog+mmod; docs/accuracy.md)")
       ->capture_default_str();
-  s->add_option("--threads", a.threads, "Worker threads")->capture_default_str()->check(CLI::Range(1, 256));
+  s->add_option("--threads", a.threads, "Requests processed at once (others wait; /healthz never does)")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  s->add_option("--max-connections", a.connections.max_connections, "Open connections at once (more get 503)")
+      ->capture_default_str()->check(CLI::Range(1, 65536));
+  s->add_option("--max-connections-per-address", a.connections.max_per_address,
+                "Open connections from one client IP address (more get 429)")->capture_default_str()->check(CLI::Range(1, 65536));
+  s->add_option("--header-timeout", a.connections.header_timeout_s,
+                "Seconds a request's line and headers may take to arrive (then 408)")->capture_default_str()->check(CLI::Range(1, 3600));
+  s->add_option("--body-timeout", a.connections.body_timeout_s,
+                "Seconds a request's body may take to arrive (then 408)")->capture_default_str()->check(CLI::Range(1, 3600));
+  s->add_option("--idle-timeout", a.connections.idle_timeout_s,
+                "Longest pause while a request is being received, in seconds (then 408)")->capture_default_str()->check(CLI::Range(1, 3600));
   s->add_option("--tls-cert", a.tls_cert, "TLS certificate (PEM); with --tls-key serves HTTPS")->check(CLI::ExistingFile);
   s->add_option("--tls-key", a.tls_key, "TLS private key (PEM)")->check(CLI::ExistingFile);
   s->add_option("--web-root,--web", a.web, "Folder with the clerk console (\"\" = no console)")->capture_default_str();
