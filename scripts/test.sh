@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Sets up (packages, models, build) and runs every test (unit, CLI end-to-end, fuzz smoke), then
-# the tests again under ASan+UBSan and the concurrency tests under TSan (scripts/sanitize.sh).
+# Sets up (packages, models, build) and runs every test (unit, CLI end-to-end, fuzz smoke).
 #   scripts/test.sh [extra ctest arguments, e.g. -R Cli]
-# The sanitizer runs are on with SIMKYC_SANITIZERS=1 (not yet the default: their CI time has not
-# been measured).
+# With SIMKYC_SANITIZERS=1 it then runs the tests again under ASan+UBSan and the concurrency tests
+# under TSan (scripts/sanitize.sh); not yet the default: that run has not been measured (issue 16).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
