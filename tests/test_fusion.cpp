@@ -179,6 +179,9 @@ TEST_P(ShippedFusion, LoadsVerifiesAndSeparatesRealPairs) {
 
   AnalyzerConfig cfg;
   cfg.embedder_id = id;
+  // The issue-7 fusions' tables were made on hog+mmod faces (docs/accuracy.md); their pairs are
+  // checked on the faces their tables were made on (jolie sits 1e-4 below t3 on fr_hog+mmod's).
+  if (std::string(id) != "fusion_fr_mfn_v1") cfg.detector_id = "hog+mmod";
   auto an = FaceAnalyzer::load(test::model_dir(), cfg);
   ASSERT_TRUE(an.ok()) << an.error().describe();
   EXPECT_EQ(an->embedder_info().name, id);

@@ -394,8 +394,10 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   if (!ssl) {
     char buf[4096];
     std::size_t drained = 0;
-    const auto until = Clock::now() + std::chrono::milliseconds(1000);
-    while (drained < (256u << 10)) {
+    // Up to a refused maximum-size body and some (a client that declared 30 MiB writes it all
+    // before it reads the 413), for at most 2 s.
+    const auto until = Clock::now() + std::chrono::milliseconds(2000);
+    while (drained < limits_.max_body_bytes + (8u << 20)) {
       pollfd p{sock, POLLIN, 0};
       if (::poll(&p, 1, ms_until(until)) <= 0) break;
       const ssize_t n = ::recv(sock, buf, sizeof buf, 0);

@@ -1,4 +1,5 @@
 // simkyc — the command-line entry point.  See `simkyc --help`.
+#include <csignal>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
@@ -10,6 +11,9 @@
 
 int main(int argc, char** argv) {
   using namespace simkyc::cli;
+  // A peer that closes its socket while we write (a client gone mid-answer, a refused body) is an
+  // error return (EPIPE), not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"simkyc — face verification for mobile-number registration.\n"
                "Compares a consenting customer's live face with their own identity document."};
   app.set_version_flag("--version", std::string("simkyc ") + SIMKYC_VERSION);
