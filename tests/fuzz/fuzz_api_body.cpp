@@ -44,20 +44,36 @@ void guard(std::span<const std::uint8_t> bytes) {
   if (!r) require(r.error().reason != simkyc::Reason::kOk);
 }
 
-enum Route : std::uint8_t { kSessions, kConsent, kDocument, kLive, kRegistrations, kResolve, kKeys, kRoutes };
+enum Route : std::uint8_t { kSessions, kConsent, kDocument, kLive, kRegistrations, kResolve, kKeys, kSubjects, kRouteCount };
+
+// Each route's accepted fields, as server.cpp's handlers give them to json_body.
+simkyc::BodyRule rule_of(Route r) {
+  switch (r) {
+    case kSessions: return {{"channel", "device_id", "reverify_number"}};
+    case kConsent: return {{"accepted", "version"}};
+    case kDocument: return {{"id_number", "mrz", "portrait"}, true};
+    case kLive: return {{"image", "frames", "capture"}, true};
+    case kRegistrations: return {{"phone_number"}};
+    case kResolve: return {{"resolution", "comment"}};
+    case kKeys: return {{"role"}};
+    case kSubjects: return {{"id_number", "mrz"}};
+    case kRouteCount: break;
+  }
+  return {};
+}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace simkyc;
   if (size == 0) return 0;
-  const auto route = static_cast<Route>(data[0] % kRoutes);
+  const auto route = static_cast<Route>(data[0] % kRouteCount);
   httplib::Request req;
   req.method = "POST";
   req.body.assign(reinterpret_cast<const char*>(data) + 1, size - 1);
   req.set_header("Content-Type", "application/json");
 
-  auto body = json_body(req);
+  auto body = json_body(req, rule_of(route));
   if (!body) {
     check_refusal(body.error());
     return 0;
@@ -123,7 +139,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (role) require(role_from_string(to_string(*role)) == role);
       break;
     }
-    case kRoutes: break;
+    case kSubjects: {
+      const auto today = document::Date{std::chrono::year{2026}, std::chrono::December, std::chrono::day{2}};
+      const std::string id = field(req, *body, "id_number");
+      if (!id.empty()) (void)document::check_id_number(id, today);
+      break;
+    }
+    case kRouteCount: break;
   }
   return 0;
 }

@@ -39,7 +39,12 @@ int g_port = 0;
 // The handler: every body route's reads, multipart or JSON, through the server's helpers.
 void handle(const httplib::Request& req, httplib::Response& res) {
   using namespace simkyc;
-  auto body = json_body(req);
+  // Every field any body route accepts, images allowed (server.cpp's handlers each pass their own).
+  static const BodyRule kAnyRoute{{"channel", "device_id", "reverify_number", "id_number", "mrz", "phone_number",
+                                   "resolution", "comment", "role", "version", "accepted", "portrait", "image",
+                                   "frames", "capture"},
+                                  true};
+  auto body = json_body(req, kAnyRoute);
   if (!body) return send_error(res, body.error());
   for (const char* name : {"channel", "device_id", "reverify_number", "id_number", "mrz", "phone_number",
                            "resolution", "comment", "role", "version"})
