@@ -26,6 +26,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 thread_local bool t_close_requested = false;
+// Bytes the lingering close may read after a refusal: a client that declared a body over the limit
+// writes it all before it reads the 413, so up to its declared length (bounded); otherwise 256 KiB.
+thread_local std::size_t t_drain_bytes = 256u << 10;
 
 std::string peer_ip(socket_t sock) {
   sockaddr_storage a{};
@@ -298,7 +301,10 @@ httplib::Server::HandlerResponse GuardedServer::request_rules(const httplib::Req
     const std::string v = req.get_header_value("Content-Length");
     const bool digits = !v.empty() && v.size() <= 19 && v.find_first_not_of("0123456789") == std::string::npos;
     if (!digits) return refuse(400, Reason::kBadRequest);
-    if (std::stoull(v) > limits_.max_body_bytes) return refuse(413, Reason::kPayloadTooLarge);
+    if (std::stoull(v) > limits_.max_body_bytes) {
+      t_drain_bytes = std::min<std::size_t>(std::stoull(v), limits_.max_body_bytes + (8u << 20));
+      return refuse(413, Reason::kPayloadTooLarge);
+    }
     return HandlerResponse::Unhandled;
   }
   if (req.has_header("Transfer-Encoding")) return HandlerResponse::Unhandled;
@@ -394,10 +400,11 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
   if (!ssl) {
     char buf[4096];
     std::size_t drained = 0;
-    // Up to a refused maximum-size body and some (a client that declared 30 MiB writes it all
-    // before it reads the 413), for at most 2 s.
+    // t_drain_bytes (see above), for at most 2 s.
+    const std::size_t drain_limit = t_drain_bytes;
+    t_drain_bytes = 256u << 10;
     const auto until = Clock::now() + std::chrono::milliseconds(2000);
-    while (drained < limits_.max_body_bytes + (8u << 20)) {
+    while (drained < drain_limit) {
       pollfd p{sock, POLLIN, 0};
       if (::poll(&p, 1, ms_until(until)) <= 0) break;
       const ssize_t n = ::recv(sock, buf, sizeof buf, 0);
