@@ -79,8 +79,15 @@ std::string passed_session(Api& api) {
 std::set<std::string> stored_numbers(Api& api, const std::string& sid) {
   std::set<std::string> out;
   auto r = api.c.Get(("/v1/sessions/" + sid + "/registrations").c_str());
-  if (!r || r->status != 200) return out;
-  for (const auto& n : json::parse(r->body)["numbers"]) out.insert(n["phone_number"].get<std::string>());
+  if (!r || r->status != 200) {
+    ADD_FAILURE() << "listing the registrations: " << (r ? std::to_string(r->status) + " " + r->body : "no answer");
+    return out;
+  }
+  // (Not `for (... : json::parse(body)["numbers"])`: the range would be a reference into a
+  // temporary destroyed before the loop runs.)
+  const json listing = json::parse(r->body, nullptr, false);
+  if (listing.is_object() && listing.contains("numbers") && listing["numbers"].is_array())
+    for (const auto& n : listing["numbers"]) out.insert(n.value("phone_number", ""));
   return out;
 }
 
@@ -95,9 +102,7 @@ double healthz_ms(int port) {
 
 }  // namespace
 
-// DISABLED: stored_numbers() found none of the acknowledged numbers on the first run (2026-12-02),
-// even ones written with the disk not full: the listing helper is suspect, not yet investigated.
-TEST(Faults, DISABLED_DiskFullRefusesCleanlyAndLosesNothingAcknowledged) {
+TEST(Faults, DiskFullRefusesCleanlyAndLosesNothingAcknowledged) {
   const fs::path mnt = fs::temp_directory_path() / ("simkyc-diskfull-" + std::to_string(getpid()));
   fs::create_directories(mnt);
   if (geteuid() != 0 || ::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=16m") != 0) {
@@ -171,7 +176,7 @@ TEST(Faults, DISABLED_DiskFullRefusesCleanlyAndLosesNothingAcknowledged) {
             0);
 }
 
-TEST(Faults, DISABLED_DatabaseLockedByAnotherProcess) {
+TEST(Faults, DatabaseLockedByAnotherProcess) {
   const fs::path dir = fs::temp_directory_path() / ("simkyc-locked-" + std::to_string(getpid()));
   fs::remove_all(dir);
   simkyc::test::ServeProcess srv(dir, kFaultConfig);
